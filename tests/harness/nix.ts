@@ -1,0 +1,43 @@
+// An offline Nix for tests and CI: Debian's nix-bin as root with no daemon, no
+// sandbox, no substituters and an empty flake registry (without it every command
+// spends seconds trying to download the registry). nixTestEnv() writes the config
+// once into a folder and returns the environment that selects it.
+
+import { mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const TEST_DEVSHELL_FLAKE = `path:${resolve(import.meta.dirname, "../fixtures/devshell-flake")}`;
+
+export function offlineNixConf(registryPath: string): string {
+  return [
+    "experimental-features = nix-command flakes",
+    "build-users-group =",
+    "sandbox = false",
+    "substituters =",
+    `flake-registry = ${registryPath}`,
+    "warn-dirty = false",
+    "",
+  ].join("\n");
+}
+
+let ready: Promise<Record<string, string>> | undefined;
+
+/** Environment for running nix offline; also exported into process.env by setupNixEnv. */
+export function nixTestEnv(dir: string = process.env.KDEVFLOW_TEST_NIX_CONF_DIR || join(tmpdir(), "kdevflow-nix-conf")): Promise<Record<string, string>> {
+  ready ??= (async () => {
+    await mkdir(dir, { recursive: true });
+    const registry = join(dir, "registry.json");
+    await writeFile(registry, JSON.stringify({ flakes: [], version: 2 }));
+    await writeFile(join(dir, "nix.conf"), offlineNixConf(registry));
+    return { NIX_CONF_DIR: dir };
+  })();
+  return ready;
+}
+
+/** Put the offline Nix configuration into this process's environment. */
+export async function setupNixEnv(): Promise<Record<string, string>> {
+  const env = await nixTestEnv();
+  Object.assign(process.env, env);
+  return env;
+}
