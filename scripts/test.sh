@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: set the machine up (packages, npm, Nix, fixtures), type-check, then
+# run every test, unit and integration. Extra arguments go to vitest.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+scripts/setup.sh --test
+export KDEVFLOW_CACHE=${KDEVFLOW_CACHE:-$HOME/.cache/kdevflow}
+export KDEVFLOW_FIXTURES=${KDEVFLOW_FIXTURES:-$KDEVFLOW_CACHE/fixtures}
+echo "==> type-checking"
+node_modules/.bin/tsc --noEmit
+echo "==> running the tests"
+exec node_modules/.bin/vitest run "$@"
