@@ -1,0 +1,300 @@
+// The QEMU build, planned. Pure functions that decide what the steps run and what they
+// call things: the target list, the configure command line, the install prefix and Store
+// key, the emulator binary, where the guest finds firmware, and how to read make's
+// output (progress, -Werror failures). No git, make or Nix here: the steps in this
+// folder read the tree, call these, and run the result.
+
+import { InputError } from "../../common/errors.ts";
+import type { IdentityParts } from "../../common/pipeline/identity.ts";
+
+export const PROJECT = "qemu";
+/** The seed's bound on a custom label; there is no `uname -r` budget as for a kernel. */
+export const LABEL_MAX = 40;
+export const DEFAULT_TARGETS = ["x86_64-softmmu"];
+export const COMPILERS = ["gcc", "clang"] as const;
+export type Compiler = (typeof COMPILERS)[number];
+
+/**
+ * The targets the form offers (a static multiselect: a Windmill multiselect needs its
+ * choices up front). The tree decides in the end: configure checks the chosen ones
+ * against the checked-out tree's configs/targets/*.mak and lists the valid ones.
+ */
+export const TARGET_CHOICES = [
+  "x86_64-softmmu", "i386-softmmu", "aarch64-softmmu", "arm-softmmu", "riscv64-softmmu", "riscv32-softmmu",
+  "ppc64-softmmu", "ppc-softmmu", "s390x-softmmu", "loongarch64-softmmu", "mips64el-softmmu", "mips64-softmmu",
+  "mipsel-softmmu", "mips-softmmu", "m68k-softmmu", "sparc64-softmmu", "sparc-softmmu", "alpha-softmmu",
+  "hppa-softmmu", "microblaze-softmmu", "microblazeel-softmmu", "or1k-softmmu", "rx-softmmu", "sh4-softmmu",
+  "sh4eb-softmmu", "tricore-softmmu", "xtensa-softmmu", "xtensaeb-softmmu", "avr-softmmu",
+  "x86_64-linux-user", "i386-linux-user", "aarch64-linux-user", "arm-linux-user", "riscv64-linux-user",
+  "ppc64le-linux-user", "s390x-linux-user", "loongarch64-linux-user", "mips64el-linux-user",
+  "x86_64-bsd-user", "aarch64-bsd-user",
+] as const;
+
+const TARGET_NAME = /^[a-z0-9_]+-(softmmu|linux-user|bsd-user)$/;
+
+// ---------------------------------------------------------------------------------
+// Targets
+
+/** The targets a tree offers, from the names in its configs/targets/ folder. */
+export function targetsInTree(fileNames: readonly string[]): string[] {
+  return fileNames
+    .filter((f) => f.endsWith(".mak"))
+    .map((f) => f.slice(0, -".mak".length))
+    .filter((t) => TARGET_NAME.test(t))
+    .sort();
+}
+
+/**
+ * The chosen targets in canonical form: trimmed, de-duplicated, sorted (configure does
+ * not care about the order, so neither does the identity). Accepts the multiselect's
+ * array or one comma-separated string.
+ */
+export function normalizeTargetList(value: unknown): string[] {
+  const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : null;
+  if (!items || !items.every((t) => typeof t === "string")) {
+    throw new InputError("target_list", "a list of QEMU targets such as x86_64-softmmu", value);
+  }
+  const targets = [...new Set((items as string[]).map((t) => t.trim()).filter(Boolean))].sort();
+  if (targets.length === 0) throw new InputError("target_list", "at least one QEMU target such as x86_64-softmmu", value);
+  for (const t of targets) {
+    if (!TARGET_NAME.test(t)) {
+      throw new InputError("target_list", "target names of the form <arch>-softmmu, <arch>-linux-user or <arch>-bsd-user", t);
+    }
+  }
+  return targets;
+}
+
+/** Every chosen target must exist in the checked-out tree; the error lists the valid ones. */
+export function checkTargetsInTree(targets: readonly string[], available: readonly string[]): void {
+  const missing = targets.filter((t) => !available.includes(t));
+  if (missing.length === 0) return;
+  throw new InputError(
+    "target_list",
+    `targets this tree's configs/targets/ has (${available.join(", ") || "none"})`,
+    missing.join(","),
+  );
+}
+
+/** The one argv element configure takes: x86_64-softmmu,aarch64-softmmu. */
+export function targetListArg(targets: readonly string[]): string {
+  return targets.join(",");
+}
+
+/**
+ * The emulator the manifest names: qemu-system-x86_64 when x86_64-softmmu is built, else
+ * the first system emulator, else the first user-mode one (qemu-<arch>).
+ */
+export function emulatorName(targets: readonly string[]): string {
+  const system = targets.filter((t) => t.endsWith("-softmmu"));
+  const pick = system.includes("x86_64-softmmu") ? "x86_64-softmmu" : (system[0] ?? targets[0]);
+  if (!pick) throw new Error("emulatorName: no targets");
+  const arch = pick.replace(/-(softmmu|linux-user|bsd-user)$/, "");
+  return pick.endsWith("-softmmu") ? `qemu-system-${arch}` : `qemu-${arch}`;
+}
+
+// ---------------------------------------------------------------------------------
+// configure_args: split like words, never interpreted
+
+/**
+ * Split free-form configure flags into arguments without a shell: whitespace separates
+ * words; single quotes keep everything literally; double quotes keep everything but
+ * `\"` and `\\`; a backslash outside quotes keeps the next character. Nothing is
+ * expanded, substituted or globbed: `;`, `$`, `|`, `*` and backquotes are ordinary
+ * characters, so `--foo; rm -rf /x` is the four words `--foo;`, `rm`, `-rf`, `/x`.
+ */
+export function splitConfigureArgs(text: string | null | undefined): string[] {
+  if (text === null || text === undefined) return [];
+  if (typeof text !== "string") throw new InputError("configure_args", "a string of extra configure flags", text);
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  let quote: "'" | '"' | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = null;
+      else word += c;
+      continue;
+    }
+    if (quote === '"') {
+      if (c === '"') quote = null;
+      else if (c === "\\" && (text[i + 1] === '"' || text[i + 1] === "\\")) word += text[++i];
+      else word += c;
+      continue;
+    }
+    if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+      continue;
+    }
+    inWord = true;
+    if (c === "'" || c === '"') quote = c;
+    else if (c === "\\") {
+      if (i + 1 < text.length) word += text[++i];
+    } else word += c;
+  }
+  if (quote) throw new InputError("configure_args", `flags with balanced quotes (a ${quote} is not closed)`, text);
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** Options the flow sets itself; passing them again would fight the plan. */
+export const RESERVED_OPTIONS = ["--prefix", "--target-list", "--cc", "--cxx", "--objcc", "--extra-cflags", "--extra-ldflags", "--extra-cxxflags"];
+
+export function checkConfigureArgs(args: readonly string[]): string[] {
+  for (const a of args) {
+    const name = a.split("=")[0]!;
+    if (RESERVED_OPTIONS.includes(name)) {
+      const why = name === "--prefix" ? "the flow sets --prefix from the identity" : name === "--target-list" ? "use target_list" : "use compiler";
+      throw new InputError("configure_args", `extra flags other than ${RESERVED_OPTIONS.join(", ")} (${why})`, a);
+    }
+  }
+  return [...args];
+}
+
+// ---------------------------------------------------------------------------------
+// configure
+
+export function checkCompiler(value: unknown): Compiler {
+  if (typeof value !== "string" || !(COMPILERS as readonly string[]).includes(value)) {
+    throw new InputError("compiler", "gcc or clang", value);
+  }
+  return value as Compiler;
+}
+
+/** The --cc/--cxx values: `ccache gcc` is one argument that meson word-splits. */
+export function compilerCommands(compiler: Compiler, ccache: boolean): { cc: string; cxx: string } {
+  const [cc, cxx] = compiler === "clang" ? ["clang", "clang++"] : ["gcc", "g++"];
+  return ccache ? { cc: `ccache ${cc}`, cxx: `ccache ${cxx}` } : { cc, cxx };
+}
+
+export interface ConfigurePlan {
+  /** The source root (the worktree). */
+  src: string;
+  /** The install prefix: <destdir>/<version>-<label>-<identity>. */
+  prefix: string;
+  targets: readonly string[];
+  compiler: Compiler;
+  ccache: boolean;
+  /** From splitConfigureArgs, already checked. */
+  extraArgs: readonly string[];
+  /** Whether this tree's configure knows --disable-download (QEMU 8.1 and later). */
+  disableDownload: boolean;
+}
+
+/** The configure command line, run in build/. */
+export function configureArgv(p: ConfigurePlan): string[] {
+  const { cc, cxx } = compilerCommands(p.compiler, p.ccache);
+  const argv = [`${p.src}/configure`, `--target-list=${targetListArg(p.targets)}`, `--prefix=${p.prefix}`, `--cc=${cc}`, `--cxx=${cxx}`];
+  if (p.disableDownload) argv.push("--disable-download");
+  if (p.compiler === "clang") argv.push("--extra-cflags=-Qunused-arguments", "--extra-ldflags=-Qunused-arguments");
+  return [...argv, ...p.extraArgs];
+}
+
+/** True when the tree's configure script accepts --disable-download. */
+export function supportsDisableDownload(configureText: string): boolean {
+  return /--disable-download\b/.test(configureText);
+}
+
+/** True when subprojects/ holds meson wrap files, so `meson subprojects download` has work. */
+export function hasSubprojectWraps(subprojectFiles: readonly string[]): boolean {
+  return subprojectFiles.some((f) => f.endsWith(".wrap"));
+}
+
+/** The version from the tree's VERSION file (the analog of the kernel version). */
+export function parseVersionFile(text: string): string {
+  const v = text.trim();
+  if (!/^\d+\.\d+\.\d+(\.\d+)?(-rc\d+)?$/.test(v) && !/^\d+\.\d+\.\d+$/.test(v)) {
+    throw new Error(`not a QEMU VERSION file: ${JSON.stringify(text.slice(0, 40))}`);
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------------
+// Names
+
+/** destdir/<version>-<label>-<identity>: the install prefix's last component. */
+export function installName(version: string, label: string, identity: string): string {
+  return `${version}-${label}-${identity}`;
+}
+
+/** The Store key: qemu-<version>-<label>-<identity>. */
+export function storeKey(version: string, label: string, identity: string): string {
+  return `${PROJECT}-${installName(version, label, identity)}`;
+}
+
+/**
+ * What the identity hashes for a make build: the target list, the configure flags, the
+ * compiler, the dev shell's derivation and the source tree. Not the label (a name), not
+ * ccache (a cache does not change the output).
+ */
+export function makeIdentityParts(p: {
+  targets: readonly string[];
+  configureArgs: readonly string[];
+  compiler: Compiler;
+  devshellDrv: string;
+  tree: string;
+}): IdentityParts {
+  return {
+    project: PROJECT,
+    method: "make",
+    target_list: targetListArg(p.targets),
+    configure_args: [...p.configureArgs],
+    compiler: p.compiler,
+    devshell: p.devshellDrv,
+    tree: p.tree,
+  };
+}
+
+/** For a Nix-package build the derivation names everything that decides the output. */
+export function nixIdentityParts(p: { drvPath: string }): IdentityParts {
+  return { project: PROJECT, method: "nix", drv: p.drvPath };
+}
+
+// ---------------------------------------------------------------------------------
+// make's output
+
+/** ninja's `[n/N] ...` status line (make drives ninja), as done/total. */
+export function ninjaProgress(line: string): { done: number; total: number } | null {
+  const m = /^\s*\[(\d+)\/(\d+)\]\s/.exec(line);
+  if (!m) return null;
+  const done = Number(m[1]);
+  const total = Number(m[2]);
+  return total > 0 && done <= total ? { done, total } : null;
+}
+
+/**
+ * True when the output shows a warning turned into an error: GCC's `[-Werror=foo]` and
+ * `warnings being treated as errors`, Clang's `[-Werror,-Wfoo]`, or a bare `[-Werror]`.
+ * A `-Werror` inside a printed compiler command line does not count: every QEMU
+ * compile command carries it, failing or not.
+ */
+export function showsWerror(lines: readonly string[]): boolean {
+  return lines.some((l) => /\[-Werror(?:[=,][^\]]*)?\]/.test(l) || /warnings being treated as errors/.test(l));
+}
+
+export function werrorAdvice(qemuRef: string): string {
+  return (
+    `the QEMU build failed on a compiler warning turned into an error (-Werror): ${qemuRef} predates the dev shell's ` +
+    `compiler or libraries. Pass configure_args: --disable-werror, or build a newer qemu_ref.`
+  );
+}
+
+// ---------------------------------------------------------------------------------
+// Firmware
+
+/** Firmware the guest layer needs at least: SeaBIOS for a PC machine. */
+export const PC_BIOS_FILES = ["bios-256k.bin", "bios.bin"];
+
+/**
+ * Where the guest finds firmware and option ROMs (`-L`, in order): the install's own
+ * share/qemu first; when that has no PC BIOS (a source that does not ship firmware, such
+ * as Debian's, whose build skips pc-bios/) the host's firmware folders that exist follow.
+ */
+export function firmwareDirs(p: { installDataDir: string; installHasBios: boolean; hostDirs: readonly string[] }): string[] {
+  return p.installHasBios ? [p.installDataDir] : [p.installDataDir, ...p.hostDirs.filter((d) => d !== p.installDataDir)];
+}
+
+/** Host folders holding SeaBIOS, iPXE ROMs and QEMU's data files (Debian's packages). */
+export const HOST_FIRMWARE_DIRS = ["/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"];
