@@ -38,7 +38,7 @@ describe("the Store with real Nix", () => {
   it("publishes, roots, indexes by identity and rebases manifest paths into the store", async () => {
     expect(await lookupPublished("demo", identity, layout)).toBeNull();
     const key = `demo-1.0-vanilla-${identity}`;
-    const built = { kind: "demo" as const, binary: join(tree, "bin", "demo"), destdir: tree, store_path: null, reused: false };
+    const built: z.infer<typeof Demo> = { kind: "demo", binary: join(tree, "bin", "demo"), destdir: tree, store_path: null, reused: false };
     const res = await publish({ layout, project: "demo", identity, key, tree, manifest: built, extra: (p) => ({ store_path: p }) });
     expect(res.storePath).toMatch(new RegExp(`^/nix/store/[a-z0-9]{32}-${key}$`));
     expect(await readFile(join(res.storePath, "bin", "demo"), "utf8")).toContain(identity);
