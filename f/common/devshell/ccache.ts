@@ -3,9 +3,10 @@
 // rewrites absolute paths below it to relative ones, so two slots (or a shared tree)
 // share hits.
 
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { writeFileAtomic } from "../atomic.ts";
 import { InputError } from "../errors.ts";
+import { systemPaths, type WorkbenchLayout } from "../layout.ts";
 
 export interface CcacheConf {
   cacheDir: string;
@@ -14,6 +15,20 @@ export interface CcacheConf {
 }
 
 export const DEFAULT_CCACHE_MAX_SIZE = "10G";
+
+/**
+ * The cache folder: SYSTEM_DIR/ccache, unless KDEVFLOW_CCACHE_DIR names another absolute
+ * folder (tests point it at a persistent cache outside their temporary Workbench, so a
+ * fresh Workbench does not mean a cold compile).
+ */
+export function ccacheDirFor(layout: WorkbenchLayout, env: Record<string, string | undefined> = process.env): string {
+  const override = env.KDEVFLOW_CCACHE_DIR;
+  if (override) {
+    if (!isAbsolute(override)) throw new InputError("KDEVFLOW_CCACHE_DIR", "an absolute path", override);
+    return override;
+  }
+  return systemPaths.ccache(layout);
+}
 
 /** Accepts ccache's own size syntax: 10G, 500M, 10GiB, 1.5T. */
 export function checkCcacheSize(value: string): string {
