@@ -1,0 +1,69 @@
+// Step 1 of f/nix/build: render the per-VM config directory
+// WORKERS_DIR/<WORKER_INDEX>/nix/<vm>/ : flake.nix from the library's imageless
+// template and default.nix from the typed inputs. Every input is checked before anything
+// is written; both files are printed before the step returns.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../../common/atomic.ts";
+import { workbenchLayout } from "../../common/layout.ts";
+import { withLock } from "../../common/lock.ts";
+import { setProgress } from "../../common/progress.ts";
+import { readTemplate } from "./library.ts";
+import { configDirFor, configLockPath, planClosure } from "./plan.ts";
+import { renderDefaultNix, renderFlakeNix } from "./render.ts";
+
+async function writeIfChanged(path: string, content: string): Promise<boolean> {
+  const old = await readFile(path, "utf8").catch(() => null);
+  if (old === content) return false;
+  await writeFileAtomic(path, content);
+  return true;
+}
+
+export async function main(
+  vm: string,
+  nixos_flake: string = "",
+  profiles: ("devel" | "build-tools" | "monitoring" | "controller")[] = ["devel", "build-tools", "monitoring"],
+  test_suites: ("fstests" | "blktests" | "ltp" | "mmtests" | "pynfs" | "selftests" | "sysbench" | "gitr")[] = [
+    "fstests",
+    "blktests",
+    "ltp",
+    "mmtests",
+    "pynfs",
+    "selftests",
+    "sysbench",
+    "gitr",
+  ],
+  shares: { source: string; target?: string; tag?: string; read_only?: boolean }[] = [],
+  ssh_keys: string[] = [],
+  hostname: string = "",
+  user: string = "kdevops",
+  source_overrides: { package: string; url: string }[] = [],
+) {
+  const plan = planClosure({ vm, nixos_flake, profiles, test_suites, shares, ssh_keys, hostname, user, source_overrides });
+  const layout = workbenchLayout();
+  const configDir = configDirFor(layout, plan.vm);
+  const template = await readTemplate(plan.library);
+  const flakeNix = renderFlakeNix(template, plan);
+  const defaultNix = renderDefaultNix(plan);
+
+  const changed = await withLock(configLockPath(configDir), { what: `the NixOS config of ${plan.vm}` }, async () => {
+    const a = await writeIfChanged(join(configDir, "flake.nix"), flakeNix);
+    const b = await writeIfChanged(join(configDir, "default.nix"), defaultNix);
+    return a || b;
+  });
+
+  console.log(`render_config: ${changed ? "wrote" : "unchanged"} ${configDir}`);
+  console.log(`----- ${join(configDir, "flake.nix")}\n${flakeNix}----- ${join(configDir, "default.nix")}\n${defaultNix}-----`);
+  await setProgress(100, "rendered");
+  return {
+    config_dir: configDir,
+    nixos_flake: plan.library,
+    changed,
+    profiles: plan.profiles,
+    test_suites: plan.testSuites,
+    hostname: plan.hostname,
+    user: plan.user,
+    shares: plan.shares.map((s) => ({ tag: s.tag, source: s.source, target: s.target, read_only: s.readOnly })),
+  };
+}
