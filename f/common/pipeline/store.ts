@@ -58,6 +58,11 @@ export function identityIndexPath(layout: WorkbenchLayout, project: string, iden
   return join(systemPaths.storeIndex(layout), "by-identity", `${project}-${identity}.json`);
 }
 
+/** A top-level Nix store path (/nix/store/<hash>-<name>), not a path inside one. */
+export function isStorePath(path: string): boolean {
+  return /^\/nix\/store\/[0-9a-z]{32}-[^/]+$/.test(path);
+}
+
 /** `nix store add-path --name <key> <tree>` */
 export function addPathArgv(tree: string, key: string, options: NixOptions = nixOptionsFromEnv()): string[] {
   return nixArgv(["store", "add-path", "--name", checkStoreKey(key), tree], options);
@@ -96,7 +101,7 @@ export interface PublishRequest<M> {
   identity: string;
   /** The store key, e.g. `kernel-<kernelrelease>` or `qemu-<version>-<label>-<identity>`. */
   key: string;
-  /** The install tree to copy into the store. */
+  /** The install tree to copy into the store (a store path already there is rooted as it is). */
   tree: string;
   /** The manifest as built; its paths under `tree` are rebased into the store path. */
   manifest: M;
@@ -119,8 +124,10 @@ export async function publish<M extends object>(req: PublishRequest<M>): Promise
   if (!existsSync(req.tree)) throw new Error(`cannot publish ${key}: the install tree ${req.tree} does not exist`);
   const lock = join(systemPaths.locks(layout), `store-${key}.lock`);
   return withLock(lock, { what: `the Store entry ${key}` }, async () => {
-    const storePath = await capture(addPathArgv(req.tree, key));
-    if (!/^\/nix\/store\/[^/]+$/.test(storePath)) throw new Error(`nix store add-path printed an unexpected path: ${storePath}`);
+    // A tree that already is a store path (a package Nix built) is rooted as it is:
+    // copying it with add-path would drop the references that keep its dependencies.
+    const storePath = isStorePath(req.tree) ? req.tree : await capture(addPathArgv(req.tree, key));
+    if (!isStorePath(storePath)) throw new Error(`nix store add-path printed an unexpected path: ${storePath}`);
     await symlinkAtomic(storePath, paths.link);
     await run(addRootArgv(storePath, paths.link), { quiet: true });
     const rebased = rebasePaths(req.manifest, req.tree, storePath);
