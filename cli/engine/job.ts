@@ -1,0 +1,112 @@
+// Start one job: a Bun process running step_host.ts on a job file, in its own process
+// group so that a timeout (or Ctrl-C) stops the step and every command it started.
+// Its stdout and stderr are the job log, handed on line by line as they arrive.
+//
+// This is the engine's process supervisor, not a step command, so it does not go through
+// f/common/run.ts: it needs a process group to kill, a fixed argument vector that is not
+// worth printing before every step, and no shell (the argv is [bun, step_host, job.json]).
+
+import { spawn, type ChildProcess } from "node:child_process";
+
+export interface JobProcessOptions {
+  argv: readonly string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** Kill the job (and its process group) after this many milliseconds. */
+  timeoutMs?: number;
+  onLine: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+export interface JobProcessResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  durationMs: number;
+  /** Could not start at all (e.g. bun missing): the reason. */
+  spawnError?: string;
+}
+
+const live = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Stop every running job's process group (used on Ctrl-C / SIGTERM of the CLI). */
+export function killAllJobs(signal: NodeJS.Signals = "SIGTERM"): void {
+  for (const child of live) killGroup(child, signal);
+}
+
+function lineSplitter(onLine: (line: string) => void): { push: (chunk: Buffer) => void; end: () => void } {
+  let pending = "";
+  return {
+    push(chunk) {
+      pending += chunk.toString("utf8");
+      let nl: number;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        onLine(pending.slice(0, nl).replace(/\r$/, ""));
+        pending = pending.slice(nl + 1);
+      }
+    },
+    end() {
+      if (pending) onLine(pending.replace(/\r$/, ""));
+      pending = "";
+    },
+  };
+}
+
+export function runJobProcess(opts: JobProcessOptions): Promise<JobProcessResult> {
+  const started = performance.now();
+  return new Promise((resolvePromise) => {
+    const [cmd, ...args] = opts.argv;
+    const child = spawn(cmd!, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    live.add(child);
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    let hardKill: NodeJS.Timeout | undefined;
+    if (opts.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        killGroup(child, "SIGTERM");
+        hardKill = setTimeout(() => killGroup(child, "SIGKILL"), 2000);
+      }, opts.timeoutMs);
+    }
+    const out = lineSplitter((l) => opts.onLine(l, "stdout"));
+    const err = lineSplitter((l) => opts.onLine(l, "stderr"));
+    child.stdout?.on("data", out.push);
+    child.stderr?.on("data", err.push);
+    let spawnError: string | undefined;
+    child.on("error", (e) => {
+      spawnError = e.message;
+    });
+    child.on("close", (code, signal) => {
+      out.end();
+      err.end();
+      if (timer) clearTimeout(timer);
+      if (hardKill) clearTimeout(hardKill);
+      live.delete(child);
+      if (timedOut) killGroup(child, "SIGKILL"); // anything the step left behind in its group
+      resolvePromise({
+        exitCode: code,
+        signal,
+        timedOut,
+        durationMs: performance.now() - started,
+        ...(spawnError ? { spawnError } : {}),
+      });
+    });
+  });
+}

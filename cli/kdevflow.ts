@@ -1,0 +1,127 @@
+// kdevflow: run the workspace's flows locally, as a Windmill worker would.
+// Started by the ./kdevflow launcher with the repository's Bun. See docs/local-runner.md.
+//
+// stdout carries only the flow result (JSON); progress, step logs and errors go to stderr.
+// Exit status: 0 success, 1 failed flow, 2 bad usage or bad input (nothing ran).
+
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { writeFileAtomic } from "../f/common/atomic.ts";
+import { InputError, isInputError } from "../f/common/errors.ts";
+import { parseArgs, parseInputJson, USAGE, type Command } from "./args.ts";
+import { runFlow } from "./engine/executor.ts";
+import { findFlow, listFlows, readFlowFile, readFlowSummary } from "./engine/flow.ts";
+import { renderForm } from "./engine/form.ts";
+import { killAllJobs } from "./engine/job.ts";
+import { applySets, validateInputs } from "./engine/schema.ts";
+
+export const REPO_ROOT = resolve(import.meta.dirname, "..");
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_BAD_INPUT = 2;
+
+function err(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function workspaceOf(cmd: { workspace?: string }): string {
+  const ws = resolve(cmd.workspace ?? process.env.KDEVFLOW_WORKSPACE ?? REPO_ROOT);
+  if (!existsSync(ws) || !statSync(ws).isDirectory()) {
+    throw new InputError(`workspace ${ws}`, "a folder holding a Windmill workspace (f/...)");
+  }
+  return ws;
+}
+
+/** The Bun that runs each step: the one running this CLI, else the repository's, else PATH. */
+function bunBinary(): string {
+  if (process.versions.bun) return process.execPath;
+  const local = resolve(REPO_ROOT, "node_modules/.bin/bun");
+  return existsSync(local) ? local : "bun";
+}
+
+function readInputFile(name: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = name === "-" ? readFileSync(0, "utf8") : readFileSync(name, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "the file does not exist" : (e as Error).message;
+    throw new InputError(`--input ${name}`, `a file holding a JSON object, but ${why}`);
+  }
+  return parseInputJson(text, name);
+}
+
+async function runCommand(cmd: Extract<Command, { kind: "run" }>): Promise<number> {
+  const workspace = workspaceOf(cmd);
+  const location = findFlow(workspace, cmd.flow);
+  const flow = readFlowFile(location);
+  const base = cmd.input === undefined ? {} : readInputFile(cmd.input);
+  const given = applySets(flow.schema, base, cmd.sets);
+  const input = validateInputs(flow.schema, given);
+  const output = cmd.output === undefined ? undefined : isAbsolute(cmd.output) ? cmd.output : resolve(cmd.output);
+
+  const outcome = await runFlow({
+    workspace,
+    location,
+    flow,
+    input,
+    bun: bunBinary(),
+    log: err,
+    keepRunDir: process.env.KDEVFLOW_KEEP_RUN_DIR === "1",
+  });
+  const json = `${JSON.stringify(outcome.result ?? null, null, 2)}\n`;
+  process.stdout.write(json);
+  if (outcome.status === "failure") {
+    const e = outcome.error;
+    if (e) err(`kdevflow: step ${e.step_id} failed: ${e.name}: ${e.message.split("\n")[0]}`);
+    else err(`kdevflow: ${String(outcome.result)}`);
+    if (output) err(`kdevflow: ${cmd.output} not written (the flow failed)`);
+    return outcome.inputError ? EXIT_BAD_INPUT : EXIT_FAILED;
+  }
+  if (output) await writeFileAtomic(output, json);
+  return EXIT_OK;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const cmd = parseArgs(argv);
+  switch (cmd.kind) {
+    case "help":
+      process.stdout.write(USAGE[cmd.topic ?? "main"]);
+      return EXIT_OK;
+    case "list": {
+      const flows = listFlows(workspaceOf(cmd));
+      const width = Math.max(0, ...flows.map((f) => f.path.length));
+      for (const f of flows) process.stdout.write(`${f.path.padEnd(width)}  ${readFlowSummary(f)}\n`);
+      if (flows.length === 0) err("kdevflow: no flows in this workspace (folders f/**/<name>__flow)");
+      return EXIT_OK;
+    }
+    case "show": {
+      const location = findFlow(workspaceOf(cmd), cmd.flow);
+      process.stdout.write(renderForm(location.path, readFlowFile(location)));
+      return EXIT_OK;
+    }
+    case "run":
+      return runCommand(cmd);
+  }
+}
+
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    killAllJobs("SIGTERM");
+    err(`kdevflow: ${sig}: stopping`);
+    process.exit(sig === "SIGINT" ? 130 : 143);
+  });
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  if (isInputError(e)) {
+    err(`kdevflow: ${(e as Error).message}`);
+    process.exitCode = EXIT_BAD_INPUT;
+  } else {
+    err(`kdevflow: internal error: ${(e as Error)?.stack ?? String(e)}`);
+    process.exitCode = EXIT_FAILED;
+  }
+}
