@@ -1,0 +1,261 @@
+// The local engine runs each flow semantic as a Windmill worker would. Every test runs the
+// real ./kdevflow launcher on a flow of tests/fixtures/engine-workspace written for it;
+// each step is a real Bun process, and records that it ran in a marker folder.
+
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { kdevflow, resultOf, tempDir } from "./engine-helpers.ts";
+
+const scratch = tempDir("kdevflow-engine-test-");
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe("branchone", () => {
+  it("picks the first branch whose expression is true, even when a later one is true too", async () => {
+    const run = await kdevflow(["run", "f/engine/branch", "--set", "choice=a"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toEqual({ pick: "first", previous: "first" });
+    expect(run.ran).toEqual({ first: 1, after: 1 });
+  });
+
+  it("takes a later branch when the earlier ones are false", async () => {
+    const run = await kdevflow(["run", "f/engine/branch", "--set", "choice=b"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toEqual({ pick: "second", previous: "second" });
+    expect(run.ran).toEqual({ second: 1, after: 1 });
+  });
+
+  it("runs the default when no branch is true, and results.<branchone id> is its last result", async () => {
+    const run = await kdevflow(["run", "f/engine/branch", "--set", "choice=c"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toEqual({ pick: "default", previous: "default" });
+    expect(run.ran).toEqual({ fallback: 1, after: 1 });
+    expect(run.stderr).toContain("pick: default branch chosen");
+  });
+});
+
+describe("skip_if", () => {
+  it("a skipped step does not run and its result (and the next previous_result) is null", async () => {
+    const run = await kdevflow(["run", "f/engine/skip", "--set", "skip=true"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toEqual({ b: null, previous: null });
+    expect(run.ran).toEqual({ a: 1, c: 1 });
+    expect(run.stderr).toContain("<== step b: skipped");
+  });
+
+  it("a step whose skip_if is false runs", async () => {
+    const run = await kdevflow(["run", "f/engine/skip"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toEqual({ b: 2, previous: 2 });
+    expect(run.ran).toEqual({ a: 1, b: 1, c: 1 });
+  });
+});
+
+describe("stop_after_if", () => {
+  it("ends the flow after the step when true (seeing result and flow_input); the flow result is that step's", async () => {
+    const run = await kdevflow(["run", "f/engine/stop", "--set", "n=10"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toEqual({ n: 10 });
+    expect(run.ran).toEqual({ a: 1 });
+    expect(run.stderr).toContain("stopped early");
+  });
+
+  it("lets the flow go on when false", async () => {
+    const run = await kdevflow(["run", "f/engine/stop", "--set", "n=1"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toBe("ran b");
+    expect(run.ran).toEqual({ a: 1, b: 1 });
+  });
+});
+
+describe("retry", () => {
+  it("a step that fails twice then succeeds succeeds (tries counted in ./shared); exponential retries too", async () => {
+    const run = await kdevflow(["run", "f/engine/retry"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toEqual({ constant: { tries: 3 }, exponential: { tries: 2 } });
+    expect(run.ran).toEqual({ "flaky-constant": 3, "flaky-exponential": 2, report: 1 });
+  });
+
+  it("a step that still fails after its attempts fails the flow with exit status 1", async () => {
+    const run = await kdevflow(["run", "f/engine/retry", "--set", "fail_times=3"]);
+    expect(run.code).toBe(1);
+    const result = resultOf(run) as { error: { step_id: string; message: string } };
+    expect(result.error.step_id).toBe("flaky");
+    expect(result.error.message).toBe("failing on purpose, try 3");
+    expect(run.ran).toEqual({ "flaky-constant": 3 });
+  });
+});
+
+describe("failure_module", () => {
+  it("runs with error (step_id, name, message) after a failing step; later steps do not run; exit 1", async () => {
+    const run = await kdevflow(["run", "f/engine/failure"]);
+    expect(run.code).toBe(1);
+    expect(resultOf(run)).toEqual({ step_id: "explode", message: "it broke", name: "Error", ok_result: "fine" });
+    expect(run.ran).toEqual({ ok: 1, boom: 1, failure: 1 });
+    expect(run.stderr).toContain("step explode failed: Error: it broke");
+  });
+
+  it("a failure module returning {recover: true} makes the flow succeed, as on a worker", async () => {
+    const run = await kdevflow(["run", "f/engine/failure", "--set", "recover=true"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toMatchObject({ step_id: "explode", recover: true });
+  });
+});
+
+describe("timeout", () => {
+  it("kills a step past its timeout, with the commands it started, and fails the flow", async () => {
+    const pidFile = join(scratch, "sleep.pid");
+    const run = await kdevflow(["run", "f/engine/timeout", "--set", `pid_file=${pidFile}`]);
+    expect(run.code).toBe(1);
+    expect(run.ms).toBeLessThan(15_000); // the step itself sleeps 30 s
+    const result = resultOf(run) as { error: { name: string; step_id: string } };
+    expect(result.error).toMatchObject({ name: "TimeoutError", step_id: "slow" });
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    // The step's child `sleep 30` is gone (or a zombie waiting for a reaper), not running.
+    const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, "utf8") : "";
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    expect(stat === "" || state === "Z" || state === "X").toBe(true);
+  });
+});
+
+describe("same_worker", () => {
+  it("gives each job its own folder whose ./shared is the run's one shared folder", async () => {
+    const run = await kdevflow(["run", "f/engine/shared", "--set", "text=passed along"]);
+    expect(run.code, run.stderr).toBe(0);
+    const r = resultOf(run) as { write: { cwd: string }; read: { cwd: string; note: string; shared_is_link: boolean } };
+    expect(r.read.note).toBe("passed along");
+    expect(r.read.shared_is_link).toBe(true);
+    expect(r.read.cwd).not.toBe(r.write.cwd);
+    // The run folder is removed afterwards, as a worker removes a finished flow's folder.
+    expect(existsSync(r.write.cwd)).toBe(false);
+  });
+
+  it("two runs do not share a folder", async () => {
+    const first = await kdevflow(["run", "f/engine/retry"]);
+    const second = await kdevflow(["run", "f/engine/retry"]);
+    expect(resultOf(first)).toEqual(resultOf(second)); // tries start from zero in each run
+  });
+});
+
+describe("input transforms and arguments", () => {
+  it("see flow_input, results.<id> and previous_result; args map to main's parameters by name", async () => {
+    const run = await kdevflow(["run", "f/engine/transforms", "--set", "name=linux"]);
+    expect(run.code, run.stderr).toBe(0);
+    const r = resultOf(run) as { b: Record<string, unknown>; c: Record<string, unknown>; previous_is_c: boolean };
+    expect(r.b).toMatchObject({ first: 42, second: "linux/41", third: { x: 3 } });
+    // An argument no transform gives is undefined in main, so main's default applies.
+    expect(r.c).toMatchObject({ first: 7, second: "s", third: "undefined" });
+    expect(r.previous_is_c).toBe(true);
+  });
+
+  it("each step gets the Windmill job environment, without WM_TOKEN", async () => {
+    const run = await kdevflow(["run", "f/engine/transforms"], { env: { WM_TOKEN: "secret-token" } });
+    expect(run.code, run.stderr).toBe(0);
+    const r = resultOf(run) as { b: { env: Record<string, string | null> }; c: { env: Record<string, string | null> } };
+    const b = r.b.env;
+    expect(b).toMatchObject({ WM_FLOW_PATH: "f/engine/transforms", WM_FLOW_STEP_ID: "b", KDEVFLOW_LOCAL: "1", WM_TOKEN: null });
+    expect(b.WM_JOB_ID).toMatch(/^[0-9a-f-]{36}$/);
+    expect(b.WM_FLOW_JOB_ID).toBe(b.WM_ROOT_FLOW_JOB_ID);
+    expect(r.c.env.WM_FLOW_JOB_ID).toBe(b.WM_FLOW_JOB_ID);
+    expect(r.c.env.WM_JOB_ID).not.toBe(b.WM_JOB_ID);
+  });
+});
+
+describe("rawscript", () => {
+  it("runs the !inline file beside flow.yaml, whose relative imports resolve", async () => {
+    const run = await kdevflow(["run", "f/engine/inline", "--set", "who=maintainers"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toBe("hello, maintainers!");
+    expect(run.ran).toEqual({ greet: 1 });
+  });
+});
+
+describe("inputs", () => {
+  it("fills nested defaults and coerces --set values by the field's type", async () => {
+    const run = await kdevflow([
+      "run", "f/engine/nested",
+      "--set", "name=qemu-7",
+      "--set", "targets=aarch64-softmmu",
+      "--set", "build.ccache.dir=/var/cache/x",
+      "--set", "label=123",
+      "--set", "count=5",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toEqual({
+      name: "qemu-7",
+      mode: "fast",
+      targets: ["aarch64-softmmu"],
+      build: { jobs: 2, ccache: { size: "5G", dir: "/var/cache/x" } },
+      label: "123",
+      count: 5,
+      use_custom: false,
+    });
+  });
+
+  it("reads --input, lets --set override it, and writes --output atomically", async () => {
+    const input = join(scratch, "in.json");
+    const output = join(scratch, "out", "result.json");
+    writeFileSync(input, JSON.stringify({ name: "from-file", mode: "slow", build: { jobs: 8 } }));
+    const run = await kdevflow(["run", "f/engine/nested", "--input", input, "--set", "mode=fast", "--output", output]);
+    expect(run.code, run.stderr).toBe(0);
+    const written = JSON.parse(readFileSync(output, "utf8"));
+    expect(written).toEqual(resultOf(run));
+    expect(written).toMatchObject({ name: "from-file", mode: "fast", build: { jobs: 8, ccache: { size: "5G" } } });
+  });
+
+  it("reads --input - from stdin", async () => {
+    const run = await kdevflow(["run", "f/engine/nested", "--input", "-"], { stdin: '{"name": "piped"}' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toMatchObject({ name: "piped" });
+  });
+
+  it("a step raising InputError makes the run exit 2", async () => {
+    const run = await kdevflow(["run", "f/engine/input_error"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('size: expected small, medium or large, got "huge".');
+  });
+
+  it("a failed flow does not write --output", async () => {
+    const output = join(scratch, "never.json");
+    const run = await kdevflow(["run", "f/engine/failure", "--output", output]);
+    expect(run.code).toBe(1);
+    expect(existsSync(output)).toBe(false);
+  });
+});
+
+describe("list, show, help", () => {
+  it("list prints every flow with its summary", async () => {
+    const run = await kdevflow(["list"]);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split("\n");
+    expect(lines).toContain("f/engine/branch       branchone picks the first true branch, else the default");
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([
+      "f/engine/branch", "f/engine/failure", "f/engine/inline", "f/engine/input_error", "f/engine/nested",
+      "f/engine/retry", "f/engine/shared", "f/engine/skip", "f/engine/stop", "f/engine/timeout", "f/engine/transforms",
+    ]);
+  });
+
+  it("show prints the form: order, types, defaults, choices, groups, showExpr", async () => {
+    const run = await kdevflow(["show", "f/engine/nested"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("  name: string, required\n      A short name.\n      at most 12 characters, matching /^[a-z0-9-]+$/\n");
+    expect(run.stdout).toContain("  targets: multiselect, default [\"x86_64-softmmu\"]\n");
+    expect(run.stdout).toContain("      choices: x86_64-softmmu, aarch64-softmmu, riscv64-softmmu\n");
+    expect(run.stdout).toContain("    jobs: integer, default 2\n        Parallel jobs.\n");
+    expect(run.stdout).toContain("      shown when: fields.use_custom === true\n");
+    expect(run.stdout.indexOf("  name:")).toBeLessThan(run.stdout.indexOf("  mode:"));
+  });
+
+  it("KDEVFLOW_WORKSPACE selects the workspace when --workspace is not given", async () => {
+    const { FIXTURE_WORKSPACE } = await import("./engine-helpers.ts");
+    const run = await kdevflow(["list"], { workspace: null, env: { KDEVFLOW_WORKSPACE: FIXTURE_WORKSPACE } });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("f/engine/nested");
+  });
+
+  it.each([["--help"], ["run", "--help"], ["list", "--help"], ["show", "--help"], ["help", "run"]])("%s %s prints usage and exits 0", async (...args) => {
+    const run = await kdevflow(args.filter(Boolean) as string[]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: |\nUsage:\n/);
+  });
+});
