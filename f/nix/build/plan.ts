@@ -130,7 +130,7 @@ export const SSH_KEY_TYPES = [
  */
 export function checkSshKey(value: unknown, index: number): string {
   const field = `ssh_keys[${index}]`;
-  const expected = "an OpenSSH public key line such as 'ssh-ed25519 AAAA... user@host'";
+  const expected = "an OpenSSH public key line ('<type> <base64 key> [comment]')";
   if (typeof value !== "string") throw new InputError(field, expected, value);
   const line = value.trim();
   if (/[\r\n\0]/.test(line)) throw new InputError(field, `${expected} on one line`, value);
