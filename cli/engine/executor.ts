@@ -81,7 +81,7 @@ export interface RunOptions {
  * Resolve every script the flow can run, before anything runs: the file exists and
  * exports `main`, whose parameters parse_deno reads. A problem is an InputError.
  */
-export function prepareFlow(workspace: string, location: FlowLocation, flow: FlowFile): Map<string, PreparedStep> {
+export async function prepareFlow(workspace: string, location: FlowLocation, flow: FlowFile): Promise<Map<string, PreparedStep>> {
   const prepared = new Map<string, PreparedStep>();
   for (const m of allModules(flow)) {
     const v = m.value;
@@ -98,7 +98,7 @@ export function prepareFlow(workspace: string, location: FlowLocation, flow: Flo
     }
     let sig;
     try {
-      sig = mainSignatureOf(file);
+      sig = await mainSignatureOf(file);
     } catch (err) {
       throw new InputError(field, `a script parse_deno can read (${(err as Error).message})`);
     }
@@ -152,7 +152,7 @@ export class FlowRun {
   async run(): Promise<FlowOutcome> {
     const started = performance.now();
     const { location, flow, log } = this.opts;
-    this.prepared = prepareFlow(this.opts.workspace, location, flow);
+    this.prepared = await prepareFlow(this.opts.workspace, location, flow);
     this.runDir = await mkdtemp(join(tmpdir(), "kdevflow-run-"));
     this.sharedDir = join(this.runDir, "shared");
     if (this.sameWorker) await mkdir(this.sharedDir);
@@ -342,7 +342,7 @@ export class FlowRun {
       const file = join(jobDir, "main.ts");
       await writeFile(file, v.content);
       try {
-        step = { file, names: mainSignatureOf(file).names };
+        step = { file, names: (await mainSignatureOf(file)).names };
       } catch (err) {
         throw this.toStepFailed(m.id, "inline code", err);
       }

@@ -1,11 +1,17 @@
 // The parameter list of a step's `main`, read with windmill-parser-wasm-ts `parse_deno`,
 // the parser the Windmill server uses to build a script's form. A worker passes a job's
 // arguments to `main` by these names, in this order; the engine does the same.
-// The wasm module is compiled once per process and each file parsed once.
+// The wasm module is compiled at most once per process, each file parsed once per
+// process, and parse results are kept on disk by content hash, so a run whose scripts did
+// not change does not load the parser at all.
 
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { initSync, parse_deno } from "windmill-parser-wasm-ts";
+import { writeFileAtomic } from "../../f/common/atomic.ts";
 
 export interface MainSignature {
   /** Argument names in declaration order. */
@@ -48,11 +54,40 @@ export function parseMainSignature(code: string): MainSignature {
 
 const cache = new Map<string, MainSignature>();
 
-/** The signature of `main` in a file, parsed once per process. */
-export function mainSignatureOf(file: string): MainSignature {
-  const hit = cache.get(file);
+/** Bump when the cached shape or the way it is computed changes. */
+const CACHE_VERSION = 1;
+
+/** Where parse results are kept: KDEVFLOW_CACHE_DIR, else $XDG_CACHE_HOME/kdevflow, else ~/.cache/kdevflow. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.KDEVFLOW_CACHE_DIR) return env.KDEVFLOW_CACHE_DIR;
+  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kdevflow");
+}
+
+function readCached(path: string): MainSignature | null {
+  try {
+    const v = JSON.parse(readFileSync(path, "utf8")) as MainSignature;
+    return Array.isArray(v.names) && typeof v.hasMain === "boolean" ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The signature of `main` in a file: from memory, else the disk cache, else parse_deno. */
+export async function mainSignatureOf(file: string): Promise<MainSignature> {
+  const code = readFileSync(file, "utf8");
+  const hash = createHash("sha256").update(`${CACHE_VERSION}\0${code}`).digest("hex");
+  const hit = cache.get(hash);
   if (hit) return hit;
-  const sig = parseMainSignature(readFileSync(file, "utf8"));
-  cache.set(file, sig);
+  const onDisk = join(cacheDir(), "main-signatures", `${hash}.json`);
+  let sig = readCached(onDisk);
+  if (!sig) {
+    sig = parseMainSignature(code);
+    try {
+      await writeFileAtomic(onDisk, JSON.stringify(sig));
+    } catch {
+      /* a cache we cannot write only costs time */
+    }
+  }
+  cache.set(hash, sig);
   return sig;
 }
