@@ -108,7 +108,7 @@ describe("overall state", () => {
     [[unit("inactive"), unit("inactive")], true, "stopped"],
     [[unit("failed")], true, "failed"],
     [[unit("inactive"), unit("failed")], true, "failed"],
-  ] as const)("%j exists=%s is %s", (units, exists, want) => expect(overallState(units as UnitState[], exists)).toBe(want));
+  ] as const)("%j exists=%s is %s", (units, exists, want) => expect(overallState(units as unknown as UnitState[], exists)).toBe(want));
 });
 
 describe("state file", () => {
