@@ -262,6 +262,50 @@ describe("init and fetch", () => {
   });
 });
 
+describe("repairs on the next init", () => {
+  let up: ReturnType<typeof makeUpstream>;
+  let wb: string;
+  beforeAll(async () => {
+    up = makeUpstream(join(tmp, "up-repair.git"));
+    wb = join(tmp, "wb-repair");
+    useWorkbench(wb);
+    await init([{ name: "proj", url: up.url }]);
+  });
+  beforeEach(() => useWorkbench(wb));
+
+  it("follows a source whose URL changed", async () => {
+    const moved = join(tmp, "up-repair-moved.git");
+    execFileSync("git", ["clone", "-q", "--bare", up.url, moved]);
+    const [r] = await init([{ name: "proj", url: moved }]);
+    expect(r!.repaired).toContain(`upstream URL changed from ${up.url} to ${moved}`);
+    expect(r!.action.mirror).toBe("refreshed");
+    expect(g(r!.mirror!, "config", "remote.origin.url")).toBe(moved);
+    const [again] = await init([{ name: "proj", url: moved }]);
+    expect(again!.action.mirror).toBe("unchanged");
+    expect(again!.repaired).toEqual([]);
+  });
+
+  it("sets an unreadable Bare aside, never deleting it, and provisions a new one", async () => {
+    const bare = join(wb, "system/bare/proj.git");
+    rmSync(join(bare, "HEAD"));
+    const [r] = await init([{ name: "proj", url: join(tmp, "up-repair-moved.git") }]);
+    expect(r!.repaired.join(" ")).toMatch(/moved an unreadable Bare aside to .*proj\.git\.broken-\d+/);
+    expect(r!.action.bare).toBe("created");
+    expect(readdirSync(join(wb, "system/bare")).filter((n) => n.startsWith("proj.git.broken-"))).toHaveLength(1);
+    expect(g(bare, "rev-parse", "v2")).toBe(up.v2);
+  });
+
+  it("adds a worktree again when its directory was deleted", async () => {
+    const first = await prepare("proj", "v1");
+    rmSync(first.worktree, { recursive: true });
+    const again = await prepare("proj", "v2");
+    expect(again.action).toBe("created");
+    expect(g(again.worktree, "rev-parse", "HEAD")).toBe(up.v2);
+    const listed = g(join(wb, "system/bare/proj.git"), "worktree", "list", "--porcelain").split("\n").filter((l) => l.startsWith("worktree ") && !l.endsWith(".git"));
+    expect(listed).toEqual([`worktree ${again.worktree}`]);
+  });
+});
+
 describe("bad input to init changes nothing on disk", () => {
   let up: ReturnType<typeof makeUpstream>;
   let wb: string;
