@@ -200,6 +200,9 @@ export function propertyAt(schema: FormSchema | undefined, dotted: string): Prop
   for (const part of parts) {
     if (part === "") throw new InputError(`--set ${dotted}`, "a field name like name or group.name");
     if (cur.properties === undefined && cur.type === "object") return null; // free-form object: any key
+    if (walked.length && cur.type !== undefined && cur.type !== "object") {
+      throw new InputError(`--set ${dotted}`, `a field of a group, but ${walked.join(".")} is a ${cur.type} field, not a group`);
+    }
     const props: Record<string, PropSchema> = cur.properties ?? {};
     const next = props[part];
     if (!next) {

@@ -1,0 +1,170 @@
+// Flow paths, "did you mean", the structural check of flow.yaml, the `show` text, and the
+// error object a step's failure becomes. Pure, table-driven.
+
+import { describe, expect, it } from "vitest";
+import { checkFlowShape, closestFlow, editDistance, normaliseFlowPath, unknownFlowMessage } from "../../cli/engine/flow.ts";
+import { renderForm } from "../../cli/engine/form.ts";
+import { serialiseError } from "../../cli/engine/step_host.ts";
+import { InputError } from "../../f/common/errors.ts";
+
+describe("normaliseFlowPath", () => {
+  it.each([
+    ["f/qemu/build", "f/qemu/build"],
+    ["f/qemu/build/", "f/qemu/build"],
+    ["./f/qemu/build", "f/qemu/build"],
+    ["f/qemu/build__flow", "f/qemu/build"],
+    ["f/qemu/build__flow/", "f/qemu/build"],
+    ["f/qemu/build__flow/flow.yaml", "f/qemu/build"],
+    ["f/qemu/build.flow", "f/qemu/build"],
+    ["f/kernel/build/sub", "f/kernel/build/sub"],
+    ["u/alice/try", "u/alice/try"],
+    ["build", null],
+    ["", null],
+    ["/etc/passwd", null],
+    ["f/../etc", null],
+    ["f//x", null],
+  ])("%s -> %s", (input, expected) => {
+    expect(normaliseFlowPath(input)).toBe(expected);
+  });
+});
+
+describe("closestFlow", () => {
+  const known = ["f/kernel/build", "f/qemu/build", "f/nix/build", "f/qsu/boot", "f/qsu/bringup", "f/workbench/init"];
+  it.each([
+    ["f/qemu/buld", "f/qemu/build"],
+    ["f/qemu/biuld", "f/qemu/build"],
+    ["f/kernal/build", "f/kernel/build"],
+    ["f/qsu/bringpu", "f/qsu/bringup"],
+    ["f/workbench/int", "f/workbench/init"],
+    ["f/x/init", "f/workbench/init"], // far, but only one flow has that name
+    ["f/zzz/yyyyyyyyyy", null],
+  ])("%s -> %s", (wanted, expected) => {
+    expect(closestFlow(wanted, known)).toBe(expected);
+  });
+
+  it("edit distance", () => {
+    expect(editDistance("kitten", "sitting")).toBe(3);
+    expect(editDistance("", "abc")).toBe(3);
+    expect(editDistance("same", "same")).toBe(0);
+  });
+
+  it.each([
+    [["f/qemu/build"], "f/qemu/buid", "flow f/qemu/buid: expected the path of a flow in the workspace (did you mean f/qemu/build?)."],
+    [[], "f/a/b", "flow f/a/b: expected the path of a flow, but the workspace has no flows under f/."],
+    [["f/a/one", "f/a/two"], "f/zzzzzz/qqqqqqqq", "flow f/zzzzzz/qqqqqqqq: expected the path of a flow in the workspace (one of: f/a/one, f/a/two)."],
+  ])("unknown flow sentence for %j", (known, wanted, message) => {
+    const err = unknownFlowMessage(wanted, known);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toBe(message);
+  });
+
+  it("a long list is not printed", () => {
+    const many = Array.from({ length: 20 }, (_, i) => `f/a/flow${i}`);
+    expect(unknownFlowMessage("f/zzzzzzzz/qqqqqqqqqq", many).message).toContain("run `kdevflow list` to see all 20");
+  });
+});
+
+describe("checkFlowShape", () => {
+  const script = (id: string) => ({ id, value: { type: "script", path: "f/a/s", input_transforms: {} } });
+  it("accepts a flow with every supported module kind", () => {
+    const doc = {
+      value: {
+        modules: [
+          script("a"),
+          { id: "b", value: { type: "rawscript", language: "bun", content: "!inline b.ts" } },
+          { id: "c", value: { type: "branchone", branches: [{ expr: "true", modules: [script("c1")] }], default: [script("c2")] } },
+          { id: "d", value: { type: "identity" }, skip_if: { expr: "false" }, stop_after_if: { expr: "true", skip_if_stopped: false }, timeout: 5 },
+        ],
+        failure_module: { id: "failure", value: { type: "rawscript", language: "bun", content: "!inline f.ts" } },
+      },
+    };
+    expect(() => checkFlowShape(doc, "f/x/y")).not.toThrow();
+  });
+
+  const bad: Array<[string, unknown, string]> = [
+    ["not a mapping", [], "f/x/y flow.yaml: expected a mapping with summary, value and schema."],
+    ["no modules", { value: {} }, "f/x/y value.modules: expected a list of modules."],
+    ["a module without id", { value: { modules: [{ value: { type: "identity" } }] } }, "f/x/y value.modules[0].id: expected a non-empty string."],
+    ["a duplicate id", { value: { modules: [script("a"), script("a")] } }, 'f/x/y value.modules[1].id: expected an id used by no other module, got "a".'],
+    ["an unsupported type", { value: { modules: [{ id: "l", value: { type: "forloopflow" } }] } }, 'f/x/y module l: expected a module type the local runner supports (script, rawscript, branchone, identity), got "forloopflow".'],
+    ["a rawscript in python", { value: { modules: [{ id: "p", value: { type: "rawscript", language: "python3", content: "x" } }] } }, 'f/x/y module p.value.language: expected bun (the only language the local runner runs), got "python3".'],
+    ["a script without path", { value: { modules: [{ id: "s", value: { type: "script" } }] } }, "f/x/y module s.value.path: expected a script path."],
+    ["a bad transform", { value: { modules: [{ id: "s", value: { type: "script", path: "f/a", input_transforms: { x: { type: "js" } } } }] } }, "f/x/y module s input x: expected {type: static, value} or {type: javascript, expr}."],
+    ["a branch without expr", { value: { modules: [{ id: "b", value: { type: "branchone", branches: [{ modules: [] }], default: [] } }] } }, "f/x/y module b.value.branches[0]: expected a branch with expr and modules."],
+    ["a duplicate id inside a branch", { value: { modules: [script("a"), { id: "b", value: { type: "branchone", branches: [], default: [script("a")] } }] } }, 'f/x/y module b.value.default[0].id: expected an id used by no other module, got "a".'],
+    ["a zero timeout", { value: { modules: [{ ...script("a"), timeout: 0 }] } }, "f/x/y module a.timeout: expected a positive number of seconds, got 0."],
+    ["skip_if without expr", { value: { modules: [{ ...script("a"), skip_if: true }] } }, "f/x/y module a.skip_if: expected {expr: <javascript>}."],
+  ];
+  it.each(bad)("refuses %s", (_name, doc, message) => {
+    expect(() => checkFlowShape(doc, "f/x/y")).toThrow(message);
+  });
+});
+
+describe("renderForm", () => {
+  it("lays the form out in order with types, defaults, choices, groups and showExpr", () => {
+    const text = renderForm("f/qemu/build", {
+      summary: "Build QEMU",
+      description: "Builds QEMU from a ref.\nReuses a published build.",
+      schema: {
+        type: "object",
+        order: ["qemu_ref", "target_list", "build"],
+        required: ["qemu_ref"],
+        properties: {
+          build: {
+            type: "object",
+            description: "Build settings.",
+            properties: { jobs: { type: "integer", default: 2, minimum: 1 } },
+          },
+          target_list: { type: "array", items: { type: "string", enum: ["x86_64-softmmu", "aarch64-softmmu"] }, default: ["x86_64-softmmu"] },
+          qemu_ref: { type: "string", description: "Git ref.", maxLength: 100 },
+          method: { type: "string", enum: ["make", "nix"], default: "make", title: "Build method" },
+          flake: { type: "string", showExpr: "fields.method === 'nix'" },
+          picker: { type: "object", format: "dynselect-refs" },
+        },
+      },
+    });
+    expect(text).toBe(
+      [
+        "f/qemu/build: Build QEMU",
+        "  Builds QEMU from a ref.",
+        "  Reuses a published build.",
+        "",
+        "Inputs (set with: kdevflow run f/qemu/build --set name=value, group.name=value for a group field):",
+        "  qemu_ref: string, required",
+        "      Git ref.",
+        "      at most 100 characters",
+        '  target_list: multiselect, default ["x86_64-softmmu"]',
+        "      choices: x86_64-softmmu, aarch64-softmmu",
+        "  build: group",
+        "      Build settings.",
+        "    jobs: integer, default 2",
+        "        minimum 1",
+        '  method "Build method": select, default "make"',
+        "      choices: make, nix",
+        "  flake: string",
+        "      shown when: fields.method === 'nix'",
+        "  picker: dynamic select",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("says when a flow takes no inputs", () => {
+    expect(renderForm("f/a/b", { schema: { type: "object", properties: {} } })).toBe("f/a/b\n\nInputs: none\n");
+  });
+});
+
+describe("serialiseError (what a failed step hands back)", () => {
+  it("keeps name, message, stack and an error's own fields", () => {
+    const e = serialiseError(new InputError("size", "small", "huge"));
+    expect(e).toMatchObject({ name: "InputError", message: 'size: expected small, got "huge".', field: "size", expected: "small" });
+    expect(String(e.stack)).toContain("InputError");
+  });
+  it.each([
+    ["a string", "oops", { name: "NonErrorThrown", message: "oops" }],
+    ["an object", { code: 3 }, { name: "NonErrorThrown", message: '{"code":3}' }],
+    ["a TypeError", new TypeError("bad"), { name: "TypeError", message: "bad" }],
+  ])("%s", (_name, thrown, expected) => {
+    expect(serialiseError(thrown)).toMatchObject(expected);
+  });
+});

@@ -1,0 +1,203 @@
+// The flow form checks: validation and defaults (validateInputs), and what `--set` values
+// become (coerceSetValue, applySets). Pure, table-driven.
+
+import { describe, expect, it } from "vitest";
+import {
+  applySets,
+  coerceSetValue,
+  propertyAt,
+  validateInputs,
+  type FormSchema,
+  type PropSchema,
+} from "../../cli/engine/schema.ts";
+
+const form: FormSchema = {
+  type: "object",
+  order: ["name", "mode", "targets", "build", "label", "count", "ratio", "enabled", "extra", "picker"],
+  properties: {
+    name: { type: "string", maxLength: 8, pattern: "^[a-z-]+$", minLength: 2 },
+    mode: { type: "string", enum: ["fast", "slow"], default: "fast" },
+    targets: { type: "array", items: { type: "string", enum: ["x86_64-softmmu", "aarch64-softmmu"] }, default: ["x86_64-softmmu"] },
+    build: {
+      type: "object",
+      properties: {
+        jobs: { type: "integer", default: 2, minimum: 1, maximum: 64 },
+        ccache: { type: "object", properties: { size: { type: "string", default: "5G" }, dir: { type: "string" } } },
+      },
+    },
+    label: { type: "string" },
+    count: { type: "integer" },
+    ratio: { type: "number" },
+    enabled: { type: "boolean", default: false },
+    extra: { type: "object" },
+    picker: { type: "object", format: "dynselect-refs" },
+    anything: {},
+  },
+  required: ["name"],
+};
+
+const defaults = {
+  mode: "fast",
+  targets: ["x86_64-softmmu"],
+  build: { jobs: 2, ccache: { size: "5G" } },
+  enabled: false,
+};
+
+describe("validateInputs accepts and fills defaults", () => {
+  const cases: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
+    ["only the required field", { name: "ab" }, { name: "ab", ...defaults }],
+    ["a given value wins over its default", { name: "ab", mode: "slow" }, { name: "ab", ...defaults, mode: "slow" }],
+    ["a partial group keeps its nested defaults", { name: "ab", build: { jobs: 8 } }, { name: "ab", ...defaults, build: { jobs: 8, ccache: { size: "5G" } } }],
+    ["a deep nested value", { name: "ab", build: { ccache: { dir: "/c" } } }, { name: "ab", ...defaults, build: { jobs: 2, ccache: { size: "5G", dir: "/c" } } }],
+    ["a multiselect of allowed items", { name: "ab", targets: ["aarch64-softmmu", "x86_64-softmmu"] }, { name: "ab", ...defaults, targets: ["aarch64-softmmu", "x86_64-softmmu"] }],
+    ["an empty multiselect", { name: "ab", targets: [] }, { name: "ab", ...defaults, targets: [] }],
+    ["a free-form object takes any keys", { name: "ab", extra: { a: 1, b: [2] } }, { name: "ab", ...defaults, extra: { a: 1, b: [2] } }],
+    ["a dynamic select takes a string", { name: "ab", picker: "v6.1" }, { name: "ab", ...defaults, picker: "v6.1" }],
+    ["a field without a type takes anything", { name: "ab", anything: [1, "x"] }, { name: "ab", ...defaults, anything: [1, "x"] }],
+    ["null for an optional field stays null", { name: "ab", label: null }, { name: "ab", ...defaults, label: null }],
+    ["integers and numbers", { name: "ab", count: 3, ratio: 0.5 }, { name: "ab", ...defaults, count: 3, ratio: 0.5 }],
+  ];
+  it.each(cases)("%s", (_name, input, expected) => {
+    expect(validateInputs(form, input)).toEqual(expected);
+  });
+
+  it("returns fields in form order, whatever order they came in", () => {
+    const out = validateInputs(form, { count: 1, name: "ab" });
+    expect(Object.keys(out)).toEqual(["name", "mode", "targets", "build", "count", "enabled"]);
+  });
+
+  it("does not change its input", () => {
+    const input = { name: "ab", build: { jobs: 3 } };
+    validateInputs(form, input);
+    expect(input).toEqual({ name: "ab", build: { jobs: 3 } });
+  });
+
+  it("a default object is a copy: filling it twice gives equal but separate values", () => {
+    const a = validateInputs(form, { name: "ab" });
+    const b = validateInputs(form, { name: "ab" });
+    expect(a.targets).not.toBe(b.targets);
+  });
+
+  it("an optional group whose required field has no default stays absent", () => {
+    const s: FormSchema = { type: "object", properties: { g: { type: "object", properties: { x: { type: "string" } }, required: ["x"] } } };
+    expect(validateInputs(s, {})).toEqual({});
+  });
+
+  it("a flow without a schema takes no inputs", () => {
+    expect(validateInputs(undefined, {})).toEqual({});
+    expect(() => validateInputs(undefined, { a: 1 })).toThrow("a: expected no field here (the flow has none).");
+  });
+});
+
+describe("validateInputs refuses with one sentence naming the field", () => {
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ["missing required", {}, "name: expected a value (this input is required and has no default)."],
+    ["required given as null", { name: null }, "name: expected a value (this input is required and has no default)."],
+    ["wrong enum", { name: "ab", mode: "medium" }, 'mode: expected one of "fast" or "slow", got "medium".'],
+    ["wrong multiselect item", { name: "ab", targets: ["x86_64-softmmu", "mips"] }, 'targets[1]: expected one of "x86_64-softmmu" or "aarch64-softmmu", got "mips".'],
+    ["array given a string", { name: "ab", targets: "x86_64-softmmu" }, 'targets: expected a list, got "x86_64-softmmu".'],
+    ["too long", { name: "abcdefghi" }, 'name: expected at most 8 characters, got "abcdefghi".'],
+    ["too short", { name: "a" }, 'name: expected at least 2 characters, got "a".'],
+    ["pattern", { name: "a1" }, 'name: expected a string matching /^[a-z-]+$/, got "a1".'],
+    ["string given a number", { name: 12 }, "name: expected a string, got 12."],
+    ["integer given a fraction", { name: "ab", count: 1.5 }, "count: expected an integer, got 1.5."],
+    ["number given a string", { name: "ab", ratio: "half" }, 'ratio: expected a number, got "half".'],
+    ["boolean given a string", { name: "ab", enabled: "yes" }, 'enabled: expected true or false, got "yes".'],
+    ["nested type", { name: "ab", build: { jobs: "many" } }, 'build.jobs: expected an integer, got "many".'],
+    ["nested minimum", { name: "ab", build: { jobs: 0 } }, "build.jobs: expected a number of at least 1, got 0."],
+    ["nested maximum", { name: "ab", build: { jobs: 65 } }, "build.jobs: expected a number of at most 64, got 65."],
+    ["group given a list", { name: "ab", build: [1] }, "build: expected an object, got an array of 1."],
+    ["unknown top-level field", { name: "ab", nmae: "x" }, "nmae: expected one of the flow's inputs (name, mode, targets, build, label, count, ratio, enabled, extra, picker, anything); there is no such field."],
+    ["unknown nested field", { name: "ab", build: { job: 1 } }, "build.job: expected one of the fields of build (jobs, ccache); there is no such field."],
+    ["unknown deep field", { name: "ab", build: { ccache: { sz: "1G" } } }, "build.ccache.sz: expected one of the fields of build.ccache (size, dir); there is no such field."],
+    ["dynamic select given a number", { name: "ab", picker: 3 }, "picker: expected a string or an object, got 3."],
+  ];
+  it.each(cases)("%s", (_name, input, message) => {
+    expect(() => validateInputs(form, input)).toThrow(message);
+    try {
+      validateInputs(form, input);
+    } catch (err) {
+      expect((err as Error).name).toBe("InputError");
+      expect((err as Error).message.split("\n")).toHaveLength(1);
+    }
+  });
+
+  it("an unknown field is reported before a missing required one (a typo explains both)", () => {
+    expect(() => validateInputs(form, { nmae: "ab" })).toThrow(/^nmae: /);
+  });
+});
+
+describe("coerceSetValue reads --set text by the field's type", () => {
+  const s = (type: string, extra: Partial<PropSchema> = {}): PropSchema => ({ type, ...extra });
+  const cases: Array<[string, PropSchema | null, string, unknown]> = [
+    ["string keeps digits as text", s("string"), "123", "123"],
+    ["string keeps true as text", s("string"), "true", "true"],
+    ["string keeps JSON-looking text", s("string"), "[1]", "[1]"],
+    ["string unquotes a JSON string", s("string"), '"quoted"', "quoted"],
+    ["string keeps an empty value", s("string"), "", ""],
+    ["integer parses", s("integer"), "4", 4],
+    ["number parses", s("number"), "0.5", 0.5],
+    ["number leaves bad text for validation", s("number"), "abc", "abc"],
+    ["boolean parses", s("boolean"), "false", false],
+    ["array of strings: one item", s("array", { items: { type: "string" } }), "x86_64-softmmu", ["x86_64-softmmu"]],
+    ["array: a JSON list", s("array", { items: { type: "string" } }), '["a","b"]', ["a", "b"]],
+    ["array of integers: one item parsed", s("array", { items: { type: "integer" } }), "3", [3]],
+    ["array of strings: a digit item stays text", s("array", { items: { type: "string" } }), "3", ["3"]],
+    ["array: empty text is an empty list", s("array", { items: { type: "string" } }), "", []],
+    ["object parses JSON", s("object", { properties: {} }), '{"a":1}', { a: 1 }],
+    ["dynamic select keeps text", s("object", { format: "dynselect-refs" }), "v6.1", "v6.1"],
+    ["no schema: JSON when it parses", null, "[1,2]", [1, 2]],
+    ["no schema: text otherwise", null, "hello", "hello"],
+    ["no type: null parses", s(undefined as unknown as string), "null", null],
+  ];
+  it.each(cases)("%s", (_name, p, raw, expected) => {
+    expect(coerceSetValue(p, raw)).toEqual(expected);
+  });
+});
+
+describe("applySets", () => {
+  it("sets dotted keys, keeps the rest of --input, later --set wins", () => {
+    const out = applySets(form, { name: "file", build: { jobs: 8, ccache: { size: "1G" } } }, [
+      ["build.ccache.dir", "/c"],
+      ["mode", "slow"],
+      ["mode", "fast"],
+      ["targets", "aarch64-softmmu"],
+      ["label", "007"],
+    ]);
+    expect(out).toEqual({
+      name: "file",
+      build: { jobs: 8, ccache: { size: "1G", dir: "/c" } },
+      mode: "fast",
+      targets: ["aarch64-softmmu"],
+      label: "007",
+    });
+  });
+
+  it("a whole group as JSON, then one of its fields", () => {
+    expect(applySets(form, {}, [["build", '{"jobs": 4}'], ["build.jobs", "5"]])).toEqual({ build: { jobs: 5 } });
+  });
+
+  it("keys inside a free-form object are allowed", () => {
+    expect(applySets(form, {}, [["extra.anything", "1"]])).toEqual({ extra: { anything: 1 } });
+  });
+
+  it("does not change the --input object", () => {
+    const base = { build: { jobs: 1 } };
+    applySets(form, base, [["build.jobs", "2"]]);
+    expect(base).toEqual({ build: { jobs: 1 } });
+  });
+
+  const bad: Array<[string, string, string]> = [
+    ["unknown field", "nmae", "--set nmae: expected one of the flow's inputs (name, mode, targets, build, label, count, ratio, enabled, extra, picker, anything); there is no such field."],
+    ["unknown nested field", "build.job", "--set build.job: expected one of the fields of build (jobs, ccache); there is no such field."],
+    ["field under a non-group", "label.x", "--set label.x: expected a field of a group, but label is a string field, not a group."],
+    ["empty part", "build..jobs", "--set build..jobs: expected a field name like name or group.name."],
+  ];
+  it.each(bad)("refuses %s", (_name, key, message) => {
+    expect(() => applySets(form, {}, [[key, "1"]])).toThrow(message);
+  });
+
+  it("propertyAt finds nested schemas", () => {
+    expect(propertyAt(form, "build.ccache.size")).toEqual({ type: "string", default: "5G" });
+  });
+});
