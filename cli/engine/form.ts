@@ -36,6 +36,20 @@ function constraints(p: PropSchema): string[] {
   return out;
 }
 
+/** Word-wrap one paragraph to `width` columns, each line starting with `indent`. */
+export function wrap(text: string, indent: string, width = 100): string[] {
+  const out: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && indent.length + line.length + 1 + word.length > width) {
+      out.push(`${indent}${line}`);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(`${indent}${line}`);
+  return out;
+}
+
 function renderFields(schema: PropSchema, indent: string, lines: string[]): void {
   const props = schema.properties ?? {};
   const required = new Set(schema.required ?? []);
@@ -47,16 +61,20 @@ function renderFields(schema: PropSchema, indent: string, lines: string[]): void
     const title = p.title && p.title !== key ? ` "${p.title}"` : "";
     lines.push(`${indent}${key}${title}: ${head.join(", ")}`);
     const detail = `${indent}    `;
-    for (const d of (p.description ?? "").split("\n").map((l) => l.trim()).filter(Boolean)) lines.push(`${detail}${d}`);
+    for (const d of (p.description ?? "").split("\n").map((l) => l.trim()).filter(Boolean)) lines.push(...wrap(d, detail));
     for (const c of constraints(p)) lines.push(`${detail}${c}`);
     if (p.type === "object" && p.properties) renderFields(p, `${indent}  `, lines);
+    if (p.type === "array" && p.items?.type === "object" && p.items.properties) {
+      lines.push(`${detail}each item:`);
+      renderFields(p.items, `${detail}  `, lines);
+    }
   }
 }
 
 export function renderForm(flowPath: string, flow: { summary?: string; description?: string; schema?: FormSchema }): string {
   const lines: string[] = [];
   lines.push(flow.summary ? `${flowPath}: ${flow.summary}` : flowPath);
-  for (const d of (flow.description ?? "").trim().split("\n")) if (d.trim()) lines.push(`  ${d.trimEnd()}`);
+  for (const d of (flow.description ?? "").trim().split("\n")) if (d.trim()) lines.push(...wrap(d, "  "));
   lines.push("");
   const schema = flow.schema ?? {};
   if (Object.keys(schema.properties ?? {}).length === 0) {

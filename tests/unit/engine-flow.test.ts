@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { checkFlowShape, closestFlow, editDistance, normaliseFlowPath, unknownFlowMessage } from "../../cli/engine/flow.ts";
-import { renderForm } from "../../cli/engine/form.ts";
+import { renderForm, wrap } from "../../cli/engine/form.ts";
 import { serialiseError } from "../../cli/engine/step_host.ts";
 import { InputError } from "../../f/common/errors.ts";
 
@@ -147,6 +147,27 @@ describe("renderForm", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("shows the fields of a list of objects", () => {
+    const text = renderForm("f/a/b", {
+      schema: {
+        type: "object",
+        properties: {
+          sources: { type: "array", items: { type: "object", properties: { name: { type: "string" }, url: { type: "string" } }, required: ["name"] } },
+        },
+      },
+    });
+    expect(text).toContain("  sources: list of object\n      each item:\n        name: string, required\n        url: string\n");
+  });
+
+  it.each([
+    ["short text stays on one line", "a b c", "  ", 20, ["  a b c"]],
+    ["long text wraps at word boundaries", "aaaa bbbb cccc dddd", "  ", 12, ["  aaaa bbbb", "  cccc dddd"]],
+    ["a word longer than the width stays whole", "x".repeat(30) + " y", "", 10, ["x".repeat(30), "y"]],
+    ["empty text gives no line", "", "  ", 10, []],
+  ])("wrap: %s", (_name, text, indent, width, expected) => {
+    expect(wrap(text, indent, width)).toEqual(expected);
   });
 
   it("says when a flow takes no inputs", () => {
