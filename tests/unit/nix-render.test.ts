@@ -89,6 +89,14 @@ describe("what the renderer decides", () => {
     expect(out).toContain('nixpkgs.follows = "nixos-flake/nixpkgs";');
   });
 
+  it("also rewrites a template that writes inputs.nixos-flake.url at the top level", () => {
+    const template = '{\n  inputs.nixos-flake.url = "github:example/nixos-flake";\n  inputs.nixpkgs.follows = "nixos-flake/nixpkgs";\n  outputs = _: { };\n}\n';
+    const plan = planClosure({ vm: "vm1", source_overrides: [{ package: "ltp", url: "/srv/ltp" }] }, {});
+    expect(renderFlakeNix(template, plan)).toBe(
+      '{\n  inputs.nixos-flake.url = "path:/vendor/nixos-flake";\n  inputs.ltp-src = { url = "path:/srv/ltp"; flake = false; };\n  inputs.nixpkgs.follows = "nixos-flake/nixpkgs";\n  outputs = _: { };\n}\n',
+    );
+  });
+
   it("refuses a template without exactly one nixos-flake.url line", () => {
     const plan = planClosure({ vm: "vm1" }, {});
     expect(() => renderFlakeNix(TEMPLATE.replace(/^ *nixos-flake\.url = .*\n/m, ""), plan)).toThrow(TemplateError);

@@ -10,8 +10,11 @@ import type { ClosurePlan } from "./plan.ts";
 
 export const TEMPLATE_PATH = "templates/imageless/flake.nix";
 
-/** The one line of the template render rewrites: `nixos-flake.url = "...";`. */
-const URL_LINE = /^([ \t]*)nixos-flake\.url[ \t]*=[ \t]*"(?:[^"\\$]|\\.)*"[ \t]*;[^\n]*$/gm;
+/**
+ * The one line of the template render rewrites: `nixos-flake.url = "...";` inside an
+ * `inputs = { ... }` block, or `inputs.nixos-flake.url = "...";` at the top.
+ */
+const URL_LINE = /^([ \t]*)(inputs\.)?nixos-flake\.url[ \t]*=[ \t]*"(?:[^"\\$]|\\.)*"[ \t]*;[^\n]*$/gm;
 
 export class TemplateError extends Error {
   constructor(message: string) {
@@ -33,9 +36,10 @@ export function renderFlakeNix(template: string, plan: Pick<ClosurePlan, "librar
   }
   const m = matches[0]!;
   const indent = m[1] ?? "";
-  const lines = [`${indent}nixos-flake.url = ${nixString(plan.library)};`];
+  const prefix = m[2] ?? "";
+  const lines = [`${indent}${prefix}nixos-flake.url = ${nixString(plan.library)};`];
   for (const o of plan.sourceOverrides) {
-    lines.push(`${indent}${nixAttrName(o.input)} = { url = ${nixString(o.url)}; flake = false; };`);
+    lines.push(`${indent}${prefix}${nixAttrName(o.input)} = { url = ${nixString(o.url)}; flake = false; };`);
   }
   const start = m.index!;
   return template.slice(0, start) + lines.join("\n") + template.slice(start + m[0].length);
