@@ -1,0 +1,445 @@
+// Windmill conformance checks over a workspace tree (the real f/ or a broken copy in a
+// test). Each check returns a list of problems, one readable line each, naming the file;
+// an empty list means the tree conforms. The tests in
+// tests/integration/windmill-conformance.test.ts run them over the real tree and prove,
+// with deliberately broken copies, that each can fail. scripts/script-schema.ts uses the
+// same inference to write `.script.yaml` schemas.
+//
+// Schema inference is Windmill's own: windmill-parser-wasm-ts reads `main`'s signature,
+// argSigToJsonSchemaType (windmill-utils-internal) turns each argument into the form
+// property, and inferScriptSchema below replays what `wmill generate-metadata` does with
+// them (windmill-cli's inferSchema for bun scripts).
+
+import { existsSync, readFileSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { basename, dirname, join, relative } from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { initSync, parse_deno } from "windmill-parser-wasm-ts";
+import { parseDocument } from "yaml";
+
+const require = createRequire(import.meta.url);
+
+// ---------------------------------------------------------------------------------
+// Windmill's parser and schema inference
+
+let wasmReady = false;
+function ensureWasm(): void {
+  if (wasmReady) return;
+  initSync({ module: readFileSync(require.resolve("windmill-parser-wasm-ts/windmill_parser_wasm_bg.wasm")) });
+  wasmReady = true;
+}
+
+// The ESM build of windmill-utils-internal does not load in Node; its CommonJS build does.
+const { argSigToJsonSchemaType } = require("windmill-utils-internal") as {
+  argSigToJsonSchemaType: (typ: unknown, oldS: Record<string, unknown>) => void;
+};
+
+export interface MainArg {
+  name: string;
+  typ: unknown;
+  otyp: string | null;
+  default: unknown;
+  has_default: boolean;
+}
+
+export interface ParsedMain {
+  /** False for a library (no `main`). */
+  hasMain: boolean;
+  args: MainArg[];
+}
+
+/** `main`'s arguments as Windmill's parser sees them. Throws when the code does not parse. */
+export function parseMain(code: string): ParsedMain {
+  ensureWasm();
+  const parsed = JSON.parse(parse_deno(code)) as { type?: string; args?: MainArg[]; auto_kind?: string | null };
+  if (parsed.type === "Invalid") throw new Error("Windmill's parser cannot read this file");
+  return { hasMain: parsed.auto_kind !== "lib", args: parsed.args ?? [] };
+}
+
+export type JsonSchema = Record<string, any>;
+
+/**
+ * The schema `wmill generate-metadata` would write for `code`, keeping what the current
+ * schema says where Windmill keeps it (descriptions, titles, order, patterns, ...).
+ */
+export function inferScriptSchema(code: string, current: JsonSchema | undefined): JsonSchema {
+  const { args } = parseMain(code);
+  const schema: JsonSchema = structuredClone(current ?? {});
+  const old: Record<string, JsonSchema> = structuredClone(schema.properties ?? {});
+  schema.required = [];
+  schema.properties = {};
+  for (const arg of args) {
+    const prop: JsonSchema = old[arg.name] ? sortKeys(old[arg.name]!) : { description: "", type: "" };
+    argSigToJsonSchemaType(arg.typ, prop);
+    if (arg.otyp && arg.otyp.includes("[") && arg.otyp.includes("|")) prop.originalType = arg.otyp;
+    prop.default = arg.default;
+    schema.properties[arg.name] = prop;
+    if (!arg.has_default && !schema.required.includes(arg.name)) schema.required.push(arg.name);
+  }
+  return schema;
+}
+
+function sortKeys(o: JsonSchema): JsonSchema {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+}
+
+/** What a form property means, descriptions aside: type, default, enum, format, items, nested properties. */
+export function propertyShape(p: unknown): unknown {
+  if (!p || typeof p !== "object") return p;
+  const s = p as JsonSchema;
+  const out: JsonSchema = { type: s.type };
+  if (s.default !== undefined && s.default !== null) out.default = s.default;
+  if (s.enum !== undefined && s.enum !== null) out.enum = s.enum;
+  if (s.format !== undefined && s.format !== null) out.format = s.format;
+  if (s.items !== undefined && s.items !== null) out.items = propertyShape(s.items);
+  if (s.properties && typeof s.properties === "object") {
+    out.properties = Object.fromEntries(Object.entries(s.properties as JsonSchema).map(([k, v]) => [k, propertyShape(v)]));
+  }
+  return out;
+}
+
+const show = (v: unknown) => (v === undefined ? "nothing" : JSON.stringify(v));
+
+/** Differences between a script's `.script.yaml` schema and what its `main` gives. */
+export function compareScriptSchema(code: string, written: JsonSchema | undefined): string[] {
+  const problems: string[] = [];
+  const { args } = parseMain(code);
+  if (!written || typeof written !== "object") return ["has no schema"];
+  if (written.type !== "object") problems.push(`schema.type: expected "object", got ${show(written.type)}`);
+  const inferred = inferScriptSchema(code, written);
+  const names = args.map((a) => a.name);
+  const have = Object.keys((written.properties as JsonSchema | undefined) ?? {});
+  for (const n of names) if (!have.includes(n)) problems.push(`schema.properties: main's argument ${n} is missing`);
+  for (const n of have) if (!names.includes(n)) problems.push(`schema.properties.${n}: main has no argument ${n}`);
+  for (const n of names) {
+    if (!have.includes(n)) continue;
+    const want = propertyShape(inferred.properties[n]);
+    const got = propertyShape(written.properties[n]);
+    if (!isDeepStrictEqual(want, got)) problems.push(`schema.properties.${n}: main gives ${show(want)}, the file says ${show(got)}`);
+    const format = (inferred.properties[n] as JsonSchema).format;
+    if (typeof format === "string" && format.startsWith("resource-")) {
+      problems.push(`main's argument ${n} has a named or record type (Windmill shows a resource picker, ${format}): use an inline type`);
+    }
+  }
+  const wantReq = [...(inferred.required as string[])].sort();
+  const gotReq = [...((written.required as string[] | undefined) ?? [])].sort();
+  if (!isDeepStrictEqual(wantReq, gotReq)) problems.push(`schema.required: main gives ${show(wantReq)}, the file says ${show(gotReq)}`);
+  if (written.order !== undefined && !isDeepStrictEqual(written.order, names)) {
+    problems.push(`schema.order: main's arguments are in the order ${show(names)}, the file says ${show(written.order)}`);
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------
+// The workspace tree
+
+export interface WorkspaceFiles {
+  root: string;
+  /** Every file under f/, relative to root, sorted. */
+  files: string[];
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out);
+    else out.push(p);
+  }
+}
+
+export async function listWorkspace(root: string): Promise<WorkspaceFiles> {
+  const abs: string[] = [];
+  if (existsSync(join(root, "f"))) await walk(join(root, "f"), abs);
+  return { root, files: abs.map((p) => relative(root, p)).sort() };
+}
+
+const isFlowFile = (f: string) => /__flow\/flow\.ya?ml$/.test(f);
+const inFlowFolder = (f: string) => /__flow\//.test(f);
+
+/** YAML files the validator knows: flows, schedules, triggers. */
+export function validatedYamlFiles(ws: WorkspaceFiles): string[] {
+  return ws.files.filter((f) => isFlowFile(f) || /\.schedule\.ya?ml$/.test(f) || /\.[a-z]+_trigger\.ya?ml$/.test(f));
+}
+
+async function readYaml(path: string): Promise<{ value: any; problems: string[] }> {
+  const doc = parseDocument(await readFile(path, "utf8"));
+  const problems = [...doc.errors, ...doc.warnings].map((e) => `YAML: ${e.message.split("\n")[0]}`);
+  return { value: doc.toJS(), problems };
+}
+
+// ---------------------------------------------------------------------------------
+// Checks
+
+/** Every flow, schedule and trigger file passes windmill-yaml-validator. */
+export async function checkYamlValidator(ws: WorkspaceFiles): Promise<string[]> {
+  const { WindmillYamlValidator, getValidationTargetFromFilename } = require("windmill-yaml-validator") as typeof import("windmill-yaml-validator");
+  const validator = new WindmillYamlValidator();
+  const problems: string[] = [];
+  for (const f of validatedYamlFiles(ws)) {
+    const target = getValidationTargetFromFilename(f);
+    if (!target) {
+      problems.push(`${f}: the validator does not recognise this file name`);
+      continue;
+    }
+    const { errors } = validator.validate(await readFile(join(ws.root, f), "utf8"), target);
+    for (const e of errors) problems.push(`${f}: ${e.instancePath || "(top level)"} ${e.message ?? ""}${e.params ? ` ${JSON.stringify(e.params)}` : ""}`);
+  }
+  return problems;
+}
+
+/** A flow module as met while walking a flow, with where it sits. */
+export interface FlowModuleAt {
+  where: string;
+  module: any;
+}
+
+/** Every module of a flow: top level, inside branches and loops, the failure and preprocessor modules. */
+export function flowModules(flow: any): FlowModuleAt[] {
+  const out: FlowModuleAt[] = [];
+  const visit = (modules: unknown, where: string) => {
+    if (!Array.isArray(modules)) return;
+    modules.forEach((m: any, i: number) => {
+      const here = `${where}[${i}]${m?.id ? ` (${m.id})` : ""}`;
+      out.push({ where: here, module: m });
+      const v = m?.value;
+      if (!v || typeof v !== "object") return;
+      if (Array.isArray(v.branches)) {
+        v.branches.forEach((b: any, j: number) => visit(b?.modules, `${here}.branches[${j}]`));
+      }
+      if (v.type === "branchone") visit(v.default, `${here}.default`);
+      if (v.type === "forloopflow" || v.type === "whileloopflow") visit(v.modules, `${here}.modules`);
+    });
+  };
+  visit(flow?.value?.modules, "modules");
+  if (flow?.value?.failure_module) visit([flow.value.failure_module], "failure_module");
+  if (flow?.value?.preprocessor_module) visit([flow.value.preprocessor_module], "preprocessor_module");
+  return out;
+}
+
+/** Every string `!inline <file>` anywhere in a value, with its path in the document. */
+export function inlineRefs(value: unknown, at = ""): { at: string; file: string }[] {
+  if (typeof value === "string") {
+    const m = /^!inline\s+(.+)$/.exec(value.trim());
+    return m ? [{ at, file: m[1]!.trim() }] : [];
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => inlineRefs(v, `${at}[${i}]`));
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => inlineRefs(v, at ? `${at}.${k}` : k));
+  return [];
+}
+
+interface StepTarget {
+  /** What the step runs, for messages. */
+  what: string;
+  args?: MainArg[];
+  /** For a sub-flow: its form's properties and required fields. */
+  flowSchema?: JsonSchema;
+  missing?: string;
+}
+
+async function stepTarget(ws: WorkspaceFiles, flowDir: string, v: any): Promise<StepTarget | null> {
+  if (v?.type === "script") {
+    const path = String(v.path ?? "");
+    if (!path.startsWith("f/")) return { what: path, missing: `script path ${show(v.path)} is not a workspace script (f/...)` };
+    const file = join(ws.root, `${path}.ts`);
+    if (!existsSync(file)) return { what: path, missing: `script ${path} does not exist (no ${path}.ts)` };
+    return { what: path, args: parseMain(await readFile(file, "utf8")).args };
+  }
+  if (v?.type === "rawscript") {
+    const content = typeof v.content === "string" ? v.content : "";
+    const m = /^!inline\s+(.+)$/.exec(content.trim());
+    if (!m) return { what: "inline code", args: parseMain(content).args };
+    const file = join(flowDir, m[1]!.trim());
+    if (!existsSync(file)) return null; // reported by the !inline check
+    return { what: relative(ws.root, file), args: parseMain(await readFile(file, "utf8")).args };
+  }
+  if (v?.type === "flow") {
+    const path = String(v.path ?? "");
+    const file = join(ws.root, `${path}__flow`, "flow.yaml");
+    if (!path.startsWith("f/") || !existsSync(file)) return { what: path, missing: `flow ${show(v.path)} does not exist (no ${path}__flow/flow.yaml)` };
+    return { what: path, flowSchema: (await readYaml(file)).value?.schema ?? {} };
+  }
+  return null;
+}
+
+/**
+ * Flow wiring: every `!inline` file and every `path:` script or flow exists, every
+ * input_transforms key is an argument of the target's main, and every required argument
+ * (no default, not optional) is given.
+ */
+export async function checkFlowWiring(ws: WorkspaceFiles): Promise<string[]> {
+  const problems: string[] = [];
+  for (const f of ws.files.filter(isFlowFile)) {
+    const flowDir = dirname(join(ws.root, f));
+    const { value: flow, problems: yamlProblems } = await readYaml(join(ws.root, f));
+    problems.push(...yamlProblems.map((p) => `${f}: ${p}`));
+    for (const ref of inlineRefs(flow)) {
+      if (!existsSync(join(flowDir, ref.file))) problems.push(`${f}: ${ref.at}: the !inline file ${ref.file} does not exist`);
+    }
+    for (const { where, module } of flowModules(flow)) {
+      const v = module?.value;
+      let target: StepTarget | null;
+      try {
+        target = await stepTarget(ws, flowDir, v);
+      } catch (err) {
+        problems.push(`${f}: ${where}: ${(err as Error).message}`);
+        continue;
+      }
+      if (!target) continue;
+      if (target.missing) {
+        problems.push(`${f}: ${where}: ${target.missing}`);
+        continue;
+      }
+      const given = Object.keys((v.input_transforms as object | undefined) ?? {});
+      const { known, required } = targetInputs(target);
+      for (const k of given) if (!known.includes(k)) problems.push(`${f}: ${where}: input_transforms.${k} is not an argument of ${target.what} (it has ${known.join(", ") || "none"})`);
+      for (const r of required) if (!given.includes(r)) problems.push(`${f}: ${where}: ${target.what} requires ${r}, and input_transforms does not give it`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Schedules and triggers: the script or flow they start exists, their `args` are inputs
+ * of it, and every required input is given (schedules; a trigger's input comes with the
+ * event, so only its target is checked).
+ */
+export async function checkScheduleTargets(ws: WorkspaceFiles): Promise<string[]> {
+  const problems: string[] = [];
+  for (const f of validatedYamlFiles(ws).filter((x) => !isFlowFile(x))) {
+    const { value: doc, problems: yamlProblems } = await readYaml(join(ws.root, f));
+    problems.push(...yamlProblems.map((p) => `${f}: ${p}`));
+    const target = await stepTarget(ws, "", { type: doc?.is_flow ? "flow" : "script", path: doc?.script_path });
+    if (!target) continue;
+    if (target.missing) {
+      problems.push(`${f}: script_path: ${target.missing}`);
+      continue;
+    }
+    if (!/\.schedule\.ya?ml$/.test(f)) continue;
+    const given = Object.keys((doc?.args as object | undefined) ?? {});
+    const { known, required } = targetInputs(target);
+    for (const k of given) if (!known.includes(k)) problems.push(`${f}: args.${k} is not an input of ${target.what} (it has ${known.join(", ") || "none"})`);
+    for (const r of required) if (!given.includes(r)) problems.push(`${f}: ${target.what} requires ${r}, and args does not give it`);
+  }
+  return problems;
+}
+
+function targetInputs(target: StepTarget): { known: string[]; required: string[] } {
+  if (target.args) return { known: target.args.map((a) => a.name), required: target.args.filter((a) => !a.has_default).map((a) => a.name) };
+  return { known: Object.keys(target.flowSchema?.properties ?? {}), required: (target.flowSchema?.required as string[] | undefined) ?? [] };
+}
+
+/** Every script's `.script.yaml` schema matches its main; every .script.yaml has its script. */
+export async function checkScriptSchemas(ws: WorkspaceFiles): Promise<string[]> {
+  const problems: string[] = [];
+  for (const f of ws.files.filter((x) => x.endsWith(".script.yaml"))) {
+    const code = f.replace(/\.script\.yaml$/, ".ts");
+    if (!ws.files.includes(code)) {
+      problems.push(`${f}: there is no ${basename(code)} beside it`);
+      continue;
+    }
+    const { value: meta, problems: yamlProblems } = await readYaml(join(ws.root, f));
+    problems.push(...yamlProblems.map((p) => `${f}: ${p}`));
+    for (const key of ["summary", "description"]) {
+      if (typeof meta?.[key] !== "string") problems.push(`${f}: ${key}: expected a string, got ${show(meta?.[key])}`);
+    }
+    if (meta?.kind !== "script") problems.push(`${f}: kind: expected "script", got ${show(meta?.kind)}`);
+    if (typeof meta?.lock !== "string") problems.push(`${f}: lock: expected a string ('' lets the server resolve), got ${show(meta?.lock)}`);
+    try {
+      problems.push(...compareScriptSchema(await readFile(join(ws.root, code), "utf8"), meta?.schema).map((p) => `${f}: ${p}`));
+    } catch (err) {
+      problems.push(`${code}: ${(err as Error).message}`);
+    }
+  }
+  return problems;
+}
+
+/** Every .ts under f/ with a main (a step) has a .script.yaml, except inline flow steps. */
+export async function checkStepsHaveMetadata(ws: WorkspaceFiles): Promise<string[]> {
+  const problems: string[] = [];
+  for (const f of ws.files.filter((x) => x.endsWith(".ts") && !inFlowFolder(x))) {
+    let parsed: ParsedMain;
+    try {
+      parsed = parseMain(await readFile(join(ws.root, f), "utf8"));
+    } catch (err) {
+      problems.push(`${f}: ${(err as Error).message}`);
+      continue;
+    }
+    const meta = f.replace(/\.ts$/, ".script.yaml");
+    if (parsed.hasMain && !ws.files.includes(meta)) problems.push(`${f}: has a main (a step) but no ${basename(meta)}`);
+  }
+  return problems;
+}
+
+/** Compound suffixes Windmill gives meaning to; the rest of the name must hold no dot. */
+const KNOWN_SUFFIXES = [
+  /\.script\.ya?ml$/,
+  /\.script\.lock$/,
+  /\.schedule\.ya?ml$/,
+  /\.[a-z]+_trigger\.ya?ml$/,
+  /\.resource\.ya?ml$/,
+  /\.variable\.ya?ml$/,
+];
+
+/**
+ * A Windmill path is a file's path up to its first dot: a name may hold one dot (its
+ * extension) or a known compound suffix, nothing else. Folders hold no dots, and
+ * nothing is hidden.
+ */
+export function checkFileNames(ws: WorkspaceFiles): string[] {
+  const problems: string[] = [];
+  for (const f of ws.files) {
+    const parts = f.split("/");
+    const name = parts.pop()!;
+    const badDir = parts.find((p) => p.includes("."));
+    if (badDir) {
+      problems.push(`${f}: the folder ${badDir} has a dot in its name`);
+      continue;
+    }
+    if (name === "folder.meta.yaml" || (inFlowFolder(f) && /^flow\.ya?ml$/.test(name))) continue;
+    const suffix = KNOWN_SUFFIXES.find((re) => re.test(name));
+    const stem = suffix ? name.replace(suffix, "") : name.replace(/\.[^.]+$/, "");
+    if (!stem || stem.includes(".") || name.startsWith(".")) {
+      problems.push(`${f}: a name may hold only its extension after a dot (Windmill takes the path up to the first dot)`);
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------
+// Writing schemas (scripts/script-schema.ts)
+
+const KEY_ORDER = ["type", "format", "items", "originalType", "enum", "properties", "default", "description"];
+
+function tidyProperty(p: JsonSchema): JsonSchema {
+  const out: JsonSchema = {};
+  const keys = [...KEY_ORDER.filter((k) => k in p), ...Object.keys(p).filter((k) => !KEY_ORDER.includes(k))];
+  for (const k of keys) {
+    const v = p[k];
+    if (v === undefined || (k === "default" && v === null)) continue;
+    if (k === "items" && v && typeof v === "object") out[k] = tidyProperty(v);
+    else if (k === "properties" && v && typeof v === "object") {
+      out[k] = Object.fromEntries(Object.entries(v as JsonSchema).map(([n, q]) => [n, tidyProperty(q as JsonSchema)]));
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * The schema to write into `.script.yaml` for `code`: Windmill's inference, keeping the
+ * current descriptions and other form settings, with `order` following main's arguments
+ * and no empty keys.
+ */
+export function scriptSchemaFor(code: string, current: JsonSchema | undefined): JsonSchema {
+  const inferred = inferScriptSchema(code, current);
+  const names = Object.keys(inferred.properties);
+  const rest = Object.fromEntries(Object.entries(inferred).filter(([k]) => !["$schema", "type", "order", "properties", "required"].includes(k)));
+  return {
+    $schema: inferred.$schema ?? "https://json-schema.org/draft/2020-12/schema",
+    type: "object",
+    order: names,
+    properties: Object.fromEntries(names.map((n) => [n, tidyProperty(inferred.properties[n])])),
+    required: inferred.required,
+    ...rest,
+  };
+}

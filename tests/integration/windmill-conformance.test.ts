@@ -1,0 +1,386 @@
+// Windmill conformance of the real workspace (whatever f/ holds today): every flow,
+// schedule and trigger passes windmill-yaml-validator, `wmill lint` passes, every
+// !inline file and path: script exists, every .script.yaml schema is what Windmill infers
+// from main, every input_transforms key is an argument and every required argument is
+// given, every step has its metadata, and no name holds a stray dot.
+//
+// Each check is also run over a small conforming workspace
+// (tests/fixtures/windmill-workspace) broken one way at a time, to prove that it fails
+// on that breakage: a check that cannot fail proves nothing.
+
+import { cp, mkdtemp, readFile, rm, writeFile, mkdir, unlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseDocument } from "yaml";
+import { run } from "../../f/common/run.ts";
+import {
+  checkFileNames,
+  checkFlowWiring,
+  checkScheduleTargets,
+  checkScriptSchemas,
+  checkStepsHaveMetadata,
+  checkYamlValidator,
+  listWorkspace,
+  type WorkspaceFiles,
+} from "../harness/conformance.ts";
+
+const REPO = resolve(import.meta.dirname, "../..");
+const GOOD = join(REPO, "tests/fixtures/windmill-workspace");
+const WMILL = join(REPO, "node_modules/.bin/wmill");
+
+type Check = (ws: WorkspaceFiles) => Promise<string[]> | string[];
+const CHECKS: Record<string, Check> = {
+  "windmill-yaml-validator": checkYamlValidator,
+  "flow wiring (!inline files, path scripts, input_transforms)": checkFlowWiring,
+  "schedule and trigger targets": checkScheduleTargets,
+  ".script.yaml schemas match main": checkScriptSchemas,
+  "steps have .script.yaml": checkStepsHaveMetadata,
+  "file names": checkFileNames,
+};
+
+async function wmillLint(cwd: string): Promise<{ exitCode: number; output: string }> {
+  const res = await run([WMILL, "lint"], { cwd, capture: true, quiet: true, allowFailure: true, env: { NO_COLOR: "1" } });
+  return { exitCode: res.exitCode, output: `${res.stdout}${res.stderr}` };
+}
+
+const temps: string[] = [];
+afterAll(async () => {
+  await Promise.all(temps.map((t) => rm(t, { recursive: true, force: true })));
+});
+
+async function copyOf(src: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "kdevflow-conformance-"));
+  temps.push(dir);
+  await cp(join(src, "f"), join(dir, "f"), { recursive: true });
+  await cp(join(src, "wmill.yaml"), join(dir, "wmill.yaml"));
+  return dir;
+}
+
+/** Replace text in a file; fails the test if the text is not there (an edit that does nothing proves nothing). */
+async function edit(dir: string, file: string, from: string | RegExp, to: string): Promise<void> {
+  const path = join(dir, file);
+  const text = await readFile(path, "utf8");
+  const next = text.replace(from, to);
+  if (next === text) throw new Error(`edit of ${file}: ${String(from)} not found`);
+  await writeFile(path, next);
+}
+
+/** Change a YAML file structurally. */
+async function editYaml(dir: string, file: string, change: (doc: any) => void): Promise<void> {
+  const path = join(dir, file);
+  const doc = parseDocument(await readFile(path, "utf8")).toJS();
+  change(doc);
+  const { stringify } = await import("yaml");
+  await writeFile(path, stringify(doc));
+}
+
+async function put(dir: string, file: string, text: string): Promise<void> {
+  await mkdir(dirname(join(dir, file)), { recursive: true });
+  await writeFile(join(dir, file), text);
+}
+
+describe("the real workspace conforms", () => {
+  for (const [name, check] of Object.entries(CHECKS)) {
+    it(`${name}: no problems in f/`, async () => {
+      const ws = await listWorkspace(REPO);
+      expect(ws.files.length).toBeGreaterThan(0);
+      expect(await check(ws)).toEqual([]);
+    });
+  }
+
+  it("wmill lint passes (exit 0) from the repository root", async () => {
+    const { exitCode, output } = await wmillLint(REPO);
+    expect(exitCode, output).toBe(0);
+  });
+
+  it("the checks look at every flow, schedule and script metadata file there is", async () => {
+    const ws = await listWorkspace(REPO);
+    const flows = ws.files.filter((f) => f.endsWith("__flow/flow.yaml"));
+    const metas = ws.files.filter((f) => f.endsWith(".script.yaml"));
+    // The issue's flows are being written alongside: there is at least one of each.
+    expect(flows.length).toBeGreaterThan(0);
+    expect(metas.length).toBeGreaterThan(0);
+  });
+});
+
+describe("a broken copy of the real workspace fails", () => {
+  it("when a script a flow calls by path is removed", async () => {
+    const dir = await copyOf(REPO);
+    const ws = await listWorkspace(dir);
+    // Find a path script some flow uses, then delete it.
+    let victim: string | undefined;
+    for (const f of ws.files.filter((x) => x.endsWith("__flow/flow.yaml"))) {
+      const m = /path:\s*(f\/[\w/-]+)/.exec(await readFile(join(dir, f), "utf8"));
+      if (m) {
+        victim = m[1];
+        break;
+      }
+    }
+    expect(victim, "some flow in f/ calls a script by path").toBeDefined();
+    await unlink(join(dir, `${victim}.ts`));
+    const problems = await checkFlowWiring(await listWorkspace(dir));
+    expect(problems.join("\n")).toContain(`script ${victim} does not exist`);
+  });
+
+  it("when a .script.yaml loses a property main has", async () => {
+    const dir = await copyOf(REPO);
+    const ws = await listWorkspace(dir);
+    let broken: { file: string; prop: string } | undefined;
+    for (const f of ws.files.filter((x) => x.endsWith(".script.yaml"))) {
+      const doc = parseDocument(await readFile(join(dir, f), "utf8")).toJS();
+      const prop = Object.keys(doc?.schema?.properties ?? {})[0];
+      if (prop) {
+        broken = { file: f, prop };
+        await editYaml(dir, f, (d) => {
+          delete d.schema.properties[prop];
+        });
+        break;
+      }
+    }
+    expect(broken, "some .script.yaml in f/ has a property").toBeDefined();
+    const problems = await checkScriptSchemas(await listWorkspace(dir));
+    expect(problems.join("\n")).toContain(`${broken!.file}: schema.properties: main's argument ${broken!.prop} is missing`);
+  });
+});
+
+describe("the conforming test workspace", () => {
+  for (const [name, check] of Object.entries(CHECKS)) {
+    it(`${name}: passes`, async () => {
+      expect(await check(await listWorkspace(GOOD))).toEqual([]);
+    });
+  }
+  it("wmill lint: passes", async () => {
+    const { exitCode, output } = await wmillLint(GOOD);
+    expect(exitCode, output).toBe(0);
+  });
+});
+
+interface Breakage {
+  name: string;
+  check: Check;
+  breakIt: (dir: string) => Promise<void>;
+  /** A problem line must match this. */
+  expect: RegExp;
+}
+
+const FLOW = "f/demo/hello__flow/flow.yaml";
+const META = "f/demo/greet.script.yaml";
+
+const BREAKAGES: Breakage[] = [
+  // windmill-yaml-validator
+  {
+    name: "a flow module of an unknown type",
+    check: checkYamlValidator,
+    breakIt: (d) => edit(d, FLOW, "type: script\n        path: f/demo/greet", "type: scripty\n        path: f/demo/greet"),
+    expect: /^f\/demo\/hello__flow\/flow\.yaml: \/value\/modules\/0/,
+  },
+  {
+    name: "a schedule without its timezone",
+    check: checkYamlValidator,
+    breakIt: (d) => edit(d, "f/demo/nightly.schedule.yaml", "timezone: UTC\n", ""),
+    expect: /nightly\.schedule\.yaml: .*timezone/,
+  },
+  {
+    name: "an http trigger missing its required fields",
+    check: checkYamlValidator,
+    breakIt: (d) => put(d, "f/demo/hook.http_trigger.yaml", "script_path: f/demo/hello\nis_flow: true\nroute_path: hello\n"),
+    expect: /hook\.http_trigger\.yaml: .*http_method/,
+  },
+  // wiring
+  {
+    name: "a missing !inline file inside a branch",
+    check: checkFlowWiring,
+    breakIt: (d) => unlink(join(d, "f/demo/hello__flow/shout.ts")),
+    expect: /flow\.yaml: value\.modules\[1\]\.value\.branches\[0\]\.modules\[0\]\.value\.content: the !inline file shout\.ts does not exist/,
+  },
+  {
+    name: "a missing !inline file of the failure module",
+    check: checkFlowWiring,
+    breakIt: (d) => unlink(join(d, "f/demo/hello__flow/on_failure.ts")),
+    expect: /value\.failure_module\.value\.content: the !inline file on_failure\.ts does not exist/,
+  },
+  {
+    name: "a path script that does not exist, in a branchone default",
+    check: checkFlowWiring,
+    breakIt: (d) => editYaml(d, FLOW, (f) => (f.value.modules[1].value.default[0].value.path = "f/demo/nope")),
+    expect: /modules\[1\] \(pick\)\.default\[0\] \(again\): script f\/demo\/nope does not exist/,
+  },
+  {
+    name: "a sub-flow that does not exist",
+    check: checkFlowWiring,
+    breakIt: (d) => editYaml(d, FLOW, (f) => f.value.modules.push({ id: "sub", value: { type: "flow", path: "f/demo/missing", input_transforms: {} } })),
+    expect: /\(sub\): flow "f\/demo\/missing" does not exist/,
+  },
+  {
+    name: "an input_transforms key main does not take",
+    check: checkFlowWiring,
+    breakIt: (d) => editYaml(d, FLOW, (f) => (f.value.modules[0].value.input_transforms.volume = { type: "static", value: 11 })),
+    expect: /modules\[0\] \(greet\): input_transforms\.volume is not an argument of f\/demo\/greet/,
+  },
+  {
+    name: "a required argument not given, in a branchone default",
+    check: checkFlowWiring,
+    breakIt: (d) => editYaml(d, FLOW, (f) => delete f.value.modules[1].value.default[0].value.input_transforms.name),
+    expect: /\(again\): f\/demo\/greet requires name, and input_transforms does not give it/,
+  },
+  {
+    name: "a required argument of an inline step not given",
+    check: checkFlowWiring,
+    breakIt: (d) => editYaml(d, FLOW, (f) => (f.value.modules[1].value.branches[0].modules[0].value.input_transforms = {})),
+    expect: /\(shout\): f\/demo\/hello__flow\/shout\.ts requires text/,
+  },
+  {
+    name: "a failure module input its main does not take",
+    check: checkFlowWiring,
+    breakIt: (d) => edit(d, FLOW, "step_id:\n          type: javascript", "stepid:\n          type: javascript"),
+    expect: /failure_module\[0\] \(failure\): input_transforms\.stepid is not an argument/,
+  },
+  {
+    name: "an argument removed from a step's main while the flow still passes it",
+    check: checkFlowWiring,
+    breakIt: (d) => edit(d, "f/demo/greet.ts", '  mood: "calm" | "glad" = "calm",\n', ""),
+    expect: /\(greet\): input_transforms\.mood is not an argument of f\/demo\/greet/,
+  },
+  {
+    name: "a flow.yaml that is not clean YAML (an unquoted !inline tag)",
+    check: checkFlowWiring,
+    breakIt: (d) => edit(d, FLOW, "content: '!inline shout.ts'", "content: !inline shout.ts"),
+    expect: /flow\.yaml: YAML: /,
+  },
+  // schedules
+  {
+    name: "a schedule of a flow that does not exist",
+    check: checkScheduleTargets,
+    breakIt: (d) => edit(d, "f/demo/nightly.schedule.yaml", "script_path: f/demo/hello", "script_path: f/demo/gone"),
+    expect: /nightly\.schedule\.yaml: script_path: flow "f\/demo\/gone" does not exist/,
+  },
+  {
+    name: "a schedule giving an input the flow does not have",
+    check: checkScheduleTargets,
+    breakIt: (d) => edit(d, "f/demo/nightly.schedule.yaml", "  name: night", "  name: night\n  colour: blue"),
+    expect: /args\.colour is not an input of f\/demo\/hello/,
+  },
+  {
+    name: "a schedule not giving a required input",
+    check: checkScheduleTargets,
+    breakIt: (d) => edit(d, "f/demo/nightly.schedule.yaml", "args:\n  name: night\n", "args: {}\n"),
+    expect: /f\/demo\/hello requires name, and args does not give it/,
+  },
+  // schemas
+  ...(
+    [
+      ["a property of the wrong type", "    times:\n      type: number", "    times:\n      type: string", /schema\.properties\.times: main gives/],
+      ["a wrong default", "      default: 2\n", "      default: 3\n", /schema\.properties\.times: main gives \{"type":"number","default":2\}, the file says \{"type":"number","default":3\}/],
+      ["a missing default", "      default: calm\n", "", /schema\.properties\.mood: main gives/],
+      ["an enum that lost a choice", "        - calm\n        - glad\n", "        - calm\n", /schema\.properties\.mood: main gives/],
+      ["array items of another type", "    extra:\n      type: array\n      items:\n        type: string", "    extra:\n      type: array\n      items:\n        type: number", /schema\.properties\.extra: main gives/],
+      ["multiselect items that lost a choice", "          - a\n          - b\n", "          - a\n", /schema\.properties\.tags: main gives/],
+      ["a nested property of the wrong type", "        depth:\n          type: number", "        depth:\n          type: string", /schema\.properties\.opts: main gives/],
+      ["an optional argument listed as required", "  required:\n    - name\n", "  required:\n    - name\n    - loud\n", /schema\.required: main gives \["name"\], the file says \["loud","name"\]/],
+      ["a required argument not listed as required", "  required:\n    - name\n", "  required: []\n", /schema\.required: main gives \["name"\]/],
+      ["an order that differs from main's", "    - name\n    - times\n", "    - times\n    - name\n", /schema\.order: main's arguments are in the order/],
+      ["a property main does not have", "  properties:\n", "  properties:\n    ghost:\n      type: string\n", /schema\.properties\.ghost: main has no argument ghost/],
+      ["kind not script", "kind: script", "kind: flow", /greet\.script\.yaml: kind: expected "script"/],
+    ] as const
+  ).map(([name, from, to, re]) => ({ name: `.script.yaml: ${name}`, check: checkScriptSchemas, breakIt: (d: string) => edit(d, META, from, to), expect: re })),
+  {
+    name: "main gains an argument the .script.yaml lacks",
+    check: checkScriptSchemas,
+    breakIt: (d) => edit(d, "f/demo/greet.ts", "  name: string,\n", "  name: string,\n  extra_arg: string,\n"),
+    expect: /greet\.script\.yaml: schema\.properties: main's argument extra_arg is missing/,
+  },
+  {
+    name: "main uses a named type (Windmill would show a resource picker)",
+    check: checkScriptSchemas,
+    breakIt: async (d) => {
+      await edit(d, "f/demo/greet.ts", "export async function main(", "type Opts = { depth: number; note?: string };\nexport async function main(");
+      await edit(d, "f/demo/greet.ts", "opts: { depth: number; note?: string } =", "opts: Opts =");
+    },
+    expect: /main's argument opts has a named or record type/,
+  },
+  {
+    name: "a .script.yaml without its script",
+    check: checkScriptSchemas,
+    breakIt: (d) => cp(join(d, META), join(d, "f/demo/orphan.script.yaml")),
+    expect: /orphan\.script\.yaml: there is no orphan\.ts beside it/,
+  },
+  // steps need metadata
+  {
+    name: "a step (a .ts with main) without .script.yaml",
+    check: checkStepsHaveMetadata,
+    breakIt: (d) => put(d, "f/demo/lonely.ts", "export async function main(x: string) {\n  return x;\n}\n"),
+    expect: /^f\/demo\/lonely\.ts: has a main \(a step\) but no lonely\.script\.yaml$/,
+  },
+  // names
+  ...(
+    [
+      ["a test file inside f/", "f/demo/greet.test.ts", /greet\.test\.ts: a name may hold only its extension/],
+      ["a dotted step name", "f/demo/prepare.worktree.ts", /prepare\.worktree\.ts: a name may hold only its extension/],
+      ["a dotted folder", "f/demo/v1.2/x.ts", /the folder v1\.2 has a dot/],
+      ["a hidden file", "f/demo/.keep", /\.keep: a name may hold only its extension/],
+      ["a dotted flow folder", "f/demo/a.b__flow/flow.yaml", /the folder a\.b__flow has a dot/],
+    ] as const
+  ).map(([name, file, re]) => ({ name: `file names: ${name}`, check: checkFileNames, breakIt: (d: string) => put(d, file, "\n"), expect: re })),
+];
+
+describe("each check fails on a broken copy of the test workspace", () => {
+  for (const b of BREAKAGES) {
+    it(b.name, async () => {
+      const dir = await copyOf(GOOD);
+      await b.breakIt(dir);
+      const problems = await b.check(await listWorkspace(dir));
+      expect(problems.some((p) => b.expect.test(p)), `no problem matched ${b.expect}; got:\n${problems.join("\n")}`).toBe(true);
+    });
+  }
+
+  it("a description-only change is not a schema problem (descriptions aside)", async () => {
+    const dir = await copyOf(GOOD);
+    await edit(dir, META, "description: Who to greet.", "description: Whom to greet, reworded.");
+    expect(await checkScriptSchemas(await listWorkspace(dir))).toEqual([]);
+  });
+
+  it("wmill lint exits non-zero on a flow with a module of an unknown type", async () => {
+    const dir = await copyOf(GOOD);
+    await edit(dir, FLOW, "type: script\n        path: f/demo/greet", "type: scripty\n        path: f/demo/greet");
+    const { exitCode, output } = await wmillLint(dir);
+    expect(exitCode, output).not.toBe(0);
+  });
+});
+
+describe("scripts/script-schema.ts", () => {
+  const BUN = join(REPO, "node_modules/.bin/bun");
+  const TOOL = join(REPO, "scripts/script-schema.ts");
+
+  it("reports a stale schema with exit 1, and --write makes it match main, keeping the descriptions", async () => {
+    const dir = await copyOf(GOOD);
+    const step = join(dir, "f/demo/greet.ts");
+    await edit(dir, "f/demo/greet.ts", "  name: string,\n", '  name: string,\n  colour: "red" | "blue" = "red",\n');
+    await edit(dir, META, "      default: 2\n", "      default: 5\n");
+    expect(await checkScriptSchemas(await listWorkspace(dir))).not.toEqual([]);
+
+    const check = await run([BUN, TOOL, step], { capture: true, quiet: true, allowFailure: true });
+    expect(check.exitCode).toBe(1);
+    expect(check.stdout).toContain("main's argument colour is missing");
+
+    await run([BUN, TOOL, "--write", step], { quiet: true });
+    expect(await checkScriptSchemas(await listWorkspace(dir))).toEqual([]);
+    const meta = parseDocument(await readFile(join(dir, META), "utf8")).toJS();
+    expect(meta.summary).toBe("Greet someone");
+    expect(meta.schema.properties.name.description).toBe("Who to greet.");
+    expect(meta.schema.properties.colour).toEqual({ type: "string", originalType: "enum", enum: ["red", "blue"], default: "red", description: "" });
+    expect(meta.schema.order[1]).toBe("colour");
+
+    const again = await run([BUN, TOOL, step], { capture: true, quiet: true, allowFailure: true });
+    expect(again.exitCode, again.stdout).toBe(0);
+  });
+
+  it("--write creates the .script.yaml of a new step", async () => {
+    const dir = await copyOf(GOOD);
+    await put(dir, "f/demo/fresh.ts", "export async function main(path: string, count: number = 1) {\n  return { path, count };\n}\n");
+    await run([BUN, TOOL, "--write", join(dir, "f/demo/fresh.ts")], { quiet: true });
+    const ws = await listWorkspace(dir);
+    expect(await checkStepsHaveMetadata(ws)).toEqual([]);
+    expect(await checkScriptSchemas(ws)).toEqual([]);
+  });
+});
