@@ -230,6 +230,10 @@ export function readFlowSummary(loc: FlowLocation): string {
 
 const SUPPORTED = ["script", "rawscript", "branchone", "identity"];
 
+/** Module settings that change what a run does and that the engine does not implement: refused, not ignored. */
+const UNSUPPORTED_MODULE_KEYS = ["continue_on_error", "sleep", "suspend", "mock", "cache_ttl", "stop_after_all_iters_if"] as const;
+const UNSUPPORTED_FLOW_KEYS = ["skip_expr", "preprocessor_module", "early_return", "cache_ttl"] as const;
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -290,10 +294,23 @@ export function checkFlowShape(doc: unknown, flowPath: string): asserts doc is F
     if (m.stop_after_if !== undefined && !(isObject(m.stop_after_if) && typeof m.stop_after_if.expr === "string")) {
       throw new InputError(where(`module ${m.id}.stop_after_if`), "{expr: <javascript>, skip_if_stopped}");
     }
+    for (const key of UNSUPPORTED_MODULE_KEYS) {
+      const v = m[key];
+      const inUse = v !== undefined && v !== null && v !== false && !(isObject(v) && v.enabled === false);
+      if (inUse) throw new InputError(where(`module ${m.id}.${key}`), "no such setting: the local runner does not implement it");
+    }
+    if (isObject(m.retry) && m.retry.retry_if !== undefined && m.retry.retry_if !== null) {
+      throw new InputError(where(`module ${m.id}.retry.retry_if`), "no such setting: the local runner does not implement it");
+    }
     if (m.timeout !== undefined && !(typeof m.timeout === "number" && m.timeout > 0)) {
       throw new InputError(where(`module ${m.id}.timeout`), "a positive number of seconds", m.timeout);
     }
   };
+  for (const key of UNSUPPORTED_FLOW_KEYS) {
+    if (value[key] !== undefined && value[key] !== null) {
+      throw new InputError(where(`value.${key}`), "no such setting: the local runner does not implement it");
+    }
+  }
   checkModules(value.modules, "value.modules");
   if (value.failure_module !== undefined && value.failure_module !== null) checkModule(value.failure_module, "value.failure_module");
 }

@@ -81,6 +81,11 @@ describe("checkFlowShape", () => {
     expect(() => checkFlowShape(doc, "f/x/y")).not.toThrow();
   });
 
+  it("accepts settings that are present but off", () => {
+    const doc = { value: { modules: [{ ...script("a"), continue_on_error: false, mock: { enabled: false }, sleep: null }] } };
+    expect(() => checkFlowShape(doc, "f/x/y")).not.toThrow();
+  });
+
   const bad: Array<[string, unknown, string]> = [
     ["not a mapping", [], "f/x/y flow.yaml: expected a mapping with summary, value and schema."],
     ["no modules", { value: {} }, "f/x/y value.modules: expected a list of modules."],
@@ -93,6 +98,9 @@ describe("checkFlowShape", () => {
     ["a branch without expr", { value: { modules: [{ id: "b", value: { type: "branchone", branches: [{ modules: [] }], default: [] } }] } }, "f/x/y module b.value.branches[0]: expected a branch with expr and modules."],
     ["a duplicate id inside a branch", { value: { modules: [script("a"), { id: "b", value: { type: "branchone", branches: [], default: [script("a")] } }] } }, 'f/x/y module b.value.default[0].id: expected an id used by no other module, got "a".'],
     ["a zero timeout", { value: { modules: [{ ...script("a"), timeout: 0 }] } }, "f/x/y module a.timeout: expected a positive number of seconds, got 0."],
+    ["continue_on_error (not implemented)", { value: { modules: [{ ...script("a"), continue_on_error: true }] } }, "f/x/y module a.continue_on_error: expected no such setting: the local runner does not implement it."],
+    ["retry_if (not implemented)", { value: { modules: [{ ...script("a"), retry: { retry_if: { expr: "true" } } }] } }, "f/x/y module a.retry.retry_if: expected no such setting: the local runner does not implement it."],
+    ["a flow-level skip_expr (not implemented)", { value: { modules: [], skip_expr: "true" } }, "f/x/y value.skip_expr: expected no such setting: the local runner does not implement it."],
     ["skip_if without expr", { value: { modules: [{ ...script("a"), skip_if: true }] } }, "f/x/y module a.skip_if: expected {expr: <javascript>}."],
   ];
   it.each(bad)("refuses %s", (_name, doc, message) => {
