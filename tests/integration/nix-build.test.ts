@@ -207,6 +207,7 @@ describe("bad input: one sentence, before anything is written", () => {
     ["an invalid hostname", { vm: "bad", hostname: 'x"; y = 1; "' }, /^hostname: expected a host name/],
     ["a VM name with /", { vm: "../../etc" }, /^vm: expected a name/],
     ["a VM name with ..", { vm: "a..b" }, /^vm: expected a name/],
+    ["a library without the imageless template", { vm: "bad", nixos_flake: "/nonexistent/nixos-flake" }, /^nixos_flake: expected a nixos-flake library holding templates\/imageless\/flake\.nix, got "path:\/nonexistent\/nixos-flake"\.$/],
   ])("%s", async (_name, inputs, message) => {
     const before = existsSync(nixDir()) ? readdirSync(nixDir()).sort() : [];
     const err = await runSteps(inputs).catch((e: unknown) => e);
@@ -214,6 +215,17 @@ describe("bad input: one sentence, before anything is written", () => {
     expect((err as Error).message).toMatch(message);
     expect((err as Error).message.trim().split("\n")).toHaveLength(1);
     expect(existsSync(nixDir()) ? readdirSync(nixDir()).sort() : []).toEqual(before);
+  });
+});
+
+describe("lock_config and build_closure check their config_dir", () => {
+  it.each([
+    ["a relative path", "nix/vm1", /^config_dir: expected the absolute path of a per-VM config directory/],
+    ["a directory render_config did not write", "/nonexistent/nix/vm1", /^config_dir: expected a directory holding a rendered flake\.nix \(run render_config first\), got "\/nonexistent\/nix\/vm1"\.$/],
+  ])("%s", async (_name, dir, message) => {
+    await expect(lockConfig(dir, "", false)).rejects.toThrow(message);
+    await expect(buildClosure(dir)).rejects.toThrow(message);
+    await expect(lockConfig(dir, "", false)).rejects.toBeInstanceOf(InputError);
   });
 });
 
