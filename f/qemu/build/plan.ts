@@ -4,12 +4,19 @@
 // output (progress, -Werror failures). No git, make or Nix here: the steps in this
 // folder read the tree, call these, and run the result.
 
+import { z } from "zod";
 import { InputError } from "../../common/errors.ts";
+import { QemuManifest } from "../../common/manifest.ts";
+import { splitArgs } from "../../common/pipeline/args.ts";
 import type { IdentityParts } from "../../common/pipeline/identity.ts";
+import { CUSTOM_LABEL_MAX, storeKey as projectStoreKey } from "../../common/pipeline/label.ts";
 
 export const PROJECT = "qemu";
-/** The seed's bound on a custom label; there is no `uname -r` budget as for a kernel. */
-export const LABEL_MAX = 40;
+/**
+ * The flat cap on a label (the seed's bound on a custom one); there is no `uname -r`
+ * budget as for a kernel, and capLabel keeps a trailing -vN.
+ */
+export const LABEL_MAX = CUSTOM_LABEL_MAX;
 export const DEFAULT_TARGETS = ["x86_64-softmmu"];
 export const COMPILERS = ["gcc", "clang"] as const;
 export type Compiler = (typeof COMPILERS)[number];
@@ -93,50 +100,14 @@ export function emulatorName(targets: readonly string[]): string {
 }
 
 // ---------------------------------------------------------------------------------
-// configure_args: split like words, never interpreted
+// configure_args: split like words by the shared splitArgs, never interpreted
 
 /**
- * Split free-form configure flags into arguments without a shell: whitespace separates
- * words; single quotes keep everything literally; double quotes keep everything but
- * `\"` and `\\`; a backslash outside quotes keeps the next character. Nothing is
- * expanded, substituted or globbed: `;`, `$`, `|`, `*` and backquotes are ordinary
- * characters, so `--foo; rm -rf /x` is the four words `--foo;`, `rm`, `-rf`, `/x`.
+ * The extra configure flags as arguments: split without a shell (splitArgs), so `;`,
+ * `$(...)` and the like stay literal characters of an argument.
  */
 export function splitConfigureArgs(text: string | null | undefined): string[] {
-  if (text === null || text === undefined) return [];
-  if (typeof text !== "string") throw new InputError("configure_args", "a string of extra configure flags", text);
-  const words: string[] = [];
-  let word = "";
-  let inWord = false;
-  let quote: "'" | '"' | null = null;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote === "'") {
-      if (c === "'") quote = null;
-      else word += c;
-      continue;
-    }
-    if (quote === '"') {
-      if (c === '"') quote = null;
-      else if (c === "\\" && (text[i + 1] === '"' || text[i + 1] === "\\")) word += text[++i];
-      else word += c;
-      continue;
-    }
-    if (/\s/.test(c)) {
-      if (inWord) words.push(word);
-      word = "";
-      inWord = false;
-      continue;
-    }
-    inWord = true;
-    if (c === "'" || c === '"') quote = c;
-    else if (c === "\\") {
-      if (i + 1 < text.length) word += text[++i];
-    } else word += c;
-  }
-  if (quote) throw new InputError("configure_args", `flags with balanced quotes (a ${quote} is not closed)`, text);
-  if (inWord) words.push(word);
-  return words;
+  return checkConfigureArgs(splitArgs(text, "configure_args"));
 }
 
 /** Options the flow sets itself; passing them again would fight the plan. */
@@ -183,12 +154,26 @@ export interface ConfigurePlan {
   disableDownload: boolean;
 }
 
+/**
+ * The extra C flags the flow adds. `-fdebug-prefix-map=<src>=.` makes the debug info
+ * name sources relative to the tree, so the binary does not depend on which slot built
+ * it, and ccache (base_dir = the slot) then leaves the working directory out of its
+ * hash: two slots, or two Workbenches, share cache hits. Clang also gets
+ * -Qunused-arguments (the dev shell's GCC-oriented flags make it warn on link steps).
+ */
+export function extraCflags(p: { src: string; compiler: Compiler }): string[] {
+  const flags = [`-fdebug-prefix-map=${p.src}=.`];
+  if (p.compiler === "clang") flags.unshift("-Qunused-arguments");
+  return flags;
+}
+
 /** The configure command line, run in build/. */
 export function configureArgv(p: ConfigurePlan): string[] {
   const { cc, cxx } = compilerCommands(p.compiler, p.ccache);
   const argv = [`${p.src}/configure`, `--target-list=${targetListArg(p.targets)}`, `--prefix=${p.prefix}`, `--cc=${cc}`, `--cxx=${cxx}`];
   if (p.disableDownload) argv.push("--disable-download");
-  if (p.compiler === "clang") argv.push("--extra-cflags=-Qunused-arguments", "--extra-ldflags=-Qunused-arguments");
+  argv.push(`--extra-cflags=${extraCflags(p).join(" ")}`);
+  if (p.compiler === "clang") argv.push("--extra-ldflags=-Qunused-arguments");
   return [...argv, ...p.extraArgs];
 }
 
@@ -221,7 +206,7 @@ export function installName(version: string, label: string, identity: string): s
 
 /** The Store key: qemu-<version>-<label>-<identity>. */
 export function storeKey(version: string, label: string, identity: string): string {
-  return `${PROJECT}-${installName(version, label, identity)}`;
+  return projectStoreKey(PROJECT, version, label, identity);
 }
 
 /**
@@ -298,3 +283,61 @@ export function firmwareDirs(p: { installDataDir: string; installHasBios: boolea
 
 /** Host folders holding SeaBIOS, iPXE ROMs and QEMU's data files (Debian's packages). */
 export const HOST_FIRMWARE_DIRS = ["/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"];
+
+// ---------------------------------------------------------------------------------
+// What configure hands the later steps, and the manifest they end with
+
+/**
+ * The configure step's result: everything compile, devtools, install and publish need,
+ * decided once. Later steps parse it with this schema and trust it.
+ */
+export const Configured = z.object({
+  reused: z.boolean(),
+  /** The published manifest when the identity was already in the Store. */
+  manifest: QemuManifest.nullable(),
+  identity: z.string().regex(/^[0-9a-f]{12}$/),
+  label: z.string().min(1),
+  version: z.string().min(1),
+  store_key: z.string().min(1),
+  prefix: z.string().regex(/^\//),
+  targets: z.array(z.string()).min(1),
+  compiler: z.enum(COMPILERS),
+  worktree: z.string().regex(/^\//),
+  build_dir: z.string().regex(/^\//),
+  commit: z.string(),
+  ref: z.string().min(1),
+  ccache_env: z.record(z.string(), z.string()),
+  configure_argv: z.array(z.string()),
+});
+export type Configured = z.infer<typeof Configured>;
+
+export function parseConfigured(value: unknown): Configured {
+  const parsed = Configured.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InputError("configured", `the configure step's result (${issue?.path.join(".") || "(top level)"}: ${issue?.message ?? "invalid"})`);
+  }
+  return parsed.data;
+}
+
+/** The as-built manifest of a make build, before publishing rebases it into the Store. */
+export function makeManifest(c: Configured, facts: { firmwareDirs: string[]; hasQemuImg: boolean; builtAt: string }): QemuManifest {
+  return {
+    kind: "qemu",
+    method: "make",
+    qemu_binary: `${c.prefix}/bin/${emulatorName(c.targets)}`,
+    version: c.version,
+    target_list: targetListArg(c.targets),
+    commit: c.commit,
+    ref: c.ref,
+    destdir: c.prefix,
+    identity: c.identity,
+    label: c.label,
+    store_path: null,
+    store_key: c.store_key,
+    firmware_dirs: facts.firmwareDirs,
+    qemu_img: facts.hasQemuImg ? `${c.prefix}/bin/qemu-img` : null,
+    reused: false,
+    built_at: facts.builtAt,
+  };
+}
