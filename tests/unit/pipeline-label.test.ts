@@ -8,6 +8,7 @@ describe("slugify", () => {
     ["mm/slub: tidy up", "mm-slub-tidy-up"],
     ["  --leading and trailing--  ", "leading-and-trailing"],
     ["Café crème à la noix", "cafe-creme-a-la-noix"],
+    ["Søren Œuvre Straße", "soren-oeuvre-strasse"],
     ["日本語のパッチ", ""],
     ["x86/kvm: 日本 fix", "x86-kvm-fix"],
     ["v6.1.y", "v6.1.y"],

@@ -9,12 +9,15 @@ import { InputError } from "../errors.ts";
 export const CUSTOM_LABEL_MAX = 40;
 
 /**
- * Lowercase ASCII letters, digits, '.' and '-': accents are folded (é -> e), anything
+ * Lowercase ASCII letters, digits, '.' and '-': accents are folded (é -> e, ø -> o), anything
  * else becomes '-', runs collapse, and no '-' or '.' is left at either end. Text with
  * nothing usable gives "".
  */
+const FOLD: Record<string, string> = { ø: "o", Ø: "o", æ: "ae", Æ: "ae", œ: "oe", Œ: "oe", ß: "ss", đ: "d", Đ: "d", ł: "l", Ł: "l", þ: "th", Þ: "th", ı: "i" };
+
 export function slugify(text: string): string {
   return text
+    .replace(/[øØæÆœŒßđĐłŁþÞı]/g, (c) => FOLD[c] ?? c)
     .normalize("NFKD")
     .replace(/\p{M}+/gu, "")
     .toLowerCase()

@@ -1,0 +1,31 @@
+// b4 series, planned: the b4 command line, the subject that names the series (the
+// cover letter's, else the first patch's) and the Bare branch it is kept as. Pure.
+
+import { capLabel, seriesLabel } from "../../common/pipeline/label.ts";
+import type { SeriesSource } from "./plan.ts";
+
+/**
+ * `b4 am` into `outDir`: from a local mbox with -m (offline), or by message-id (b4
+ * fetches the thread). b4 prepares the newest revision as one .mbx, with trailers
+ * collected, and writes the cover letter beside it as .cover.
+ */
+export function b4AmArgv(series: Exclude<SeriesSource, { kind: "none" }>, outDir: string): string[] {
+  const base = ["b4", "--no-interactive", "am", "-o", outDir];
+  return series.kind === "mbox" ? [...base, "-m", series.path] : [...base, series.msgid];
+}
+
+/** The value of a Subject header, unfolded, from message text (first one wins). */
+export function subjectOf(text: string): string | null {
+  const m = /^Subject:[ \t]*(.*(?:\r?\n[ \t]+.*)*)/im.exec(text);
+  return m ? m[1]!.replace(/\r?\n[ \t]+/g, " ").trim() : null;
+}
+
+/** The series' name: the cover letter's subject, else the first patch's. */
+export function coverSubjectOf(coverText: string | null, mboxText: string): string | null {
+  return (coverText && subjectOf(coverText)) || subjectOf(mboxText);
+}
+
+/** The Bare branch a series is kept as: b4/<slug of its subject, with -vN>. */
+export function seriesBranch(subject: string): string {
+  return `b4/${capLabel(seriesLabel(subject), 100)}`;
+}
