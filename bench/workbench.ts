@@ -76,6 +76,7 @@ try {
   const [, switchSecs] = await timed(() => prepareWorktree({ project: "linux", ref: tag2, layout }));
   const [, backSecs] = await timed(() => prepareWorktree({ project: "linux", ref: fixture.tag, layout }));
   const [, noopSecs] = await timed(() => prepareWorktree({ project: "linux", ref: fixture.tag, layout }));
+  const bareWithWorktreeKiB = duKiB(bare.bare);
   const changed = await capture(["git", "-C", first.worktree, "diff", "--name-only", fixture.tag, tag2]);
 
   const rows: [string, string, string][] = [
@@ -88,6 +89,7 @@ try {
     [`worktree: warm switch ${fixture.tag} -> ${tag2} (${changed.split("\n").filter(Boolean).length} file differs)`, `${switchSecs.toFixed(2)} s`, ""],
     [`worktree: warm switch ${tag2} -> ${fixture.tag}`, `${backSecs.toFixed(2)} s`, ""],
     [`worktree: re-sync to the same tag (no-op)`, `${noopSecs.toFixed(2)} s`, ""],
+    ["Bare with one worktree's admin dir (index) inside", "", `${bareWithWorktreeKiB} KiB`],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   console.log(`\nWorkbench benchmark on Linux ${fixture.version} (${mirror.refs} refs in the mirror)\n`);
