@@ -10,7 +10,6 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { initSync, parse_deno } from "windmill-parser-wasm-ts";
 import { writeFileAtomic } from "../../f/common/atomic.ts";
 
 export interface MainSignature {
@@ -20,14 +19,20 @@ export interface MainSignature {
   hasMain: boolean;
 }
 
-let ready = false;
+type ParseDeno = (code: string, mainOverride?: string | null) => string;
 
-function ensureParser(): void {
-  if (ready) return;
-  const require = createRequire(import.meta.url);
-  const wasmPath = require.resolve("windmill-parser-wasm-ts/windmill_parser_wasm_bg.wasm");
-  initSync({ module: readFileSync(wasmPath) });
-  ready = true;
+let parser: Promise<ParseDeno> | undefined;
+
+/** Load and instantiate the parser once, and only when a signature is not in the cache. */
+function loadParser(): Promise<ParseDeno> {
+  parser ??= (async () => {
+    const wasm = await import("windmill-parser-wasm-ts");
+    const require = createRequire(import.meta.url);
+    const wasmPath = require.resolve("windmill-parser-wasm-ts/windmill_parser_wasm_bg.wasm");
+    wasm.initSync({ module: readFileSync(wasmPath) });
+    return wasm.parse_deno;
+  })();
+  return parser;
 }
 
 interface ParsedArg {
@@ -42,9 +47,9 @@ interface ParsedMain {
 }
 
 /** Read main's parameters from source text. Throws with the parser's message on a syntax error. */
-export function parseMainSignature(code: string): MainSignature {
-  ensureParser();
-  const raw = parse_deno(code, null);
+export async function parseMainSignature(code: string): Promise<MainSignature> {
+  const parseDeno = await loadParser();
+  const raw = parseDeno(code, null);
   const parsed = JSON.parse(raw) as ParsedMain;
   if (parsed.error) throw new Error(parsed.error);
   if (parsed.type === "Invalid" || !Array.isArray(parsed.args)) throw new Error("the parser could not read this file (a syntax error?)");
@@ -81,7 +86,7 @@ export async function mainSignatureOf(file: string): Promise<MainSignature> {
   const onDisk = join(cacheDir(), "main-signatures", `${hash}.json`);
   let sig = readCached(onDisk);
   if (!sig) {
-    sig = parseMainSignature(code);
+    sig = await parseMainSignature(code);
     try {
       await writeFileAtomic(onDisk, JSON.stringify(sig));
     } catch {
