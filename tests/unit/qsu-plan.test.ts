@@ -136,6 +136,7 @@ describe("the QEMU command line", () => {
 
   it("builds the kernel command line in order: console, tmpfs root, closure params, init, extras", () => {
     expect(kernelCommandLine({ closure: { kernel_params: [], init: "/i" } as never, kernelParams: [] })).toBe("console=ttyS0 rootfstype=tmpfs panic=-1 init=/i");
+    expect(kernelCommandLine({ closure: { kernel_params: ["console=ttyS0", "quiet"], init: "/i" } as never, kernelParams: ["quiet", "x=1"] })).toBe("console=ttyS0 rootfstype=tmpfs panic=-1 quiet init=/i x=1");
   });
 });
 

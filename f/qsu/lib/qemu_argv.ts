@@ -11,9 +11,14 @@ export function qemuOptValue(value: string): string {
   return value.replace(/,/g, ",,");
 }
 
-/** The kernel command line: console and tmpfs root first, the closure's parameters and init, the form's extras last (they win). */
+/**
+ * The kernel command line: console and tmpfs root first, the closure's parameters and
+ * init, the form's extras last (for most parameters the last one wins). An exact
+ * repeat of an earlier word is dropped.
+ */
 export function kernelCommandLine(spec: Pick<VmSpec, "closure" | "kernelParams">): string {
-  return ["console=ttyS0", "rootfstype=tmpfs", "panic=-1", ...spec.closure.kernel_params, `init=${spec.closure.init}`, ...spec.kernelParams].join(" ");
+  const words = ["console=ttyS0", "rootfstype=tmpfs", "panic=-1", ...spec.closure.kernel_params, `init=${spec.closure.init}`, ...spec.kernelParams];
+  return words.filter((w, i) => words.indexOf(w) === i).join(" ");
 }
 
 /** qemu-img: the manifest's, else the one beside the QEMU binary. */
