@@ -1,23 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { isInputError } from "../../f/common/errors.ts";
-import { nixPackagePlan, nixString, overrideExpr, parseQemuVersionOutput, targetsFromBinaries } from "../../f/qemu/build/nix_plan.ts";
+import { nixPackagePlan, overrideExpr, parseQemuVersionOutput, targetsFromBinaries } from "../../f/qemu/build/nix_plan.ts";
 
 const COMMIT = "1aa24bbb2e826b4f4404d80deb3a61bdd5a10f87";
-
-describe("nixString", () => {
-  const cases: [string, string][] = [
-    ["plain", '"plain"'],
-    ['a "quoted" \\ path', '"a \\"quoted\\" \\\\ path"'],
-    ["${builtins.abort 1}", '"\\${builtins.abort 1}"'],
-    ["$HOME and $ {x}", '"$HOME and $ {x}"'],
-  ];
-  it.each(cases)("%j", (s, lit) => {
-    expect(nixString(s)).toBe(lit);
-  });
-  it("refuses control characters", () => {
-    expect(() => nixString("a\nb")).toThrow(/control character/);
-  });
-});
 
 describe("nixPackagePlan", () => {
   it("builds the flake's package as an installable", () => {

@@ -3,13 +3,8 @@
 // qemu Bare, and how to read what came out. Pure.
 
 import { InputError } from "../../common/errors.ts";
+import { nixString } from "../../nix/build/nix_string.ts";
 import { emulatorName } from "./plan.ts";
-
-/** A Nix string literal holding `s` exactly (JSON's escapes are Nix's, plus `${`). */
-export function nixString(s: string): string {
-  if (/[\u0000-\u001f]/.test(s)) throw new Error(`refusing a control character in a Nix string: ${JSON.stringify(s)}`);
-  return JSON.stringify(s).replace(/\$\{/g, "\\${");
-}
 
 export interface NixPackageInputs {
   source: "flake" | "qemu_ref";

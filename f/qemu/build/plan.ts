@@ -261,8 +261,8 @@ export function showsWerror(lines: readonly string[]): boolean {
 
 export function werrorAdvice(qemuRef: string): string {
   return (
-    `the QEMU build failed on a compiler warning turned into an error (-Werror): ${qemuRef} predates the dev shell's ` +
-    `compiler or libraries. Pass configure_args: --disable-werror, or build a newer qemu_ref.`
+    `the QEMU build of ${qemuRef} failed on a compiler warning turned into an error (-Werror), as a ref older than the ` +
+    `dev shell's compiler or libraries often does. Pass configure_args: --disable-werror, or build a newer qemu_ref.`
   );
 }
 
