@@ -1,3 +1,4 @@
+#!/usr/bin/env bun
 // kdevflow: run the workspace's flows locally, as a Windmill worker would.
 // Started by the ./kdevflow launcher with the repository's Bun. See docs/local-runner.md.
 //
@@ -9,7 +10,7 @@ import { isAbsolute, resolve } from "node:path";
 import { writeFileAtomic } from "../f/common/atomic.ts";
 import { InputError, isInputError } from "../f/common/errors.ts";
 import { parseArgs, parseInputJson, USAGE, type Command } from "./args.ts";
-import { runFlow } from "./engine/executor.ts";
+import { removeLiveRunDirs, runFlow } from "./engine/executor.ts";
 import { findFlow, listFlows, readFlowFile, readFlowSummary } from "./engine/flow.ts";
 import { renderForm } from "./engine/form.ts";
 import { killAllJobs } from "./engine/job.ts";
@@ -108,9 +109,11 @@ async function main(argv: readonly string[]): Promise<number> {
 
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   process.on(sig, () => {
-    killAllJobs("SIGTERM");
-    err(`kdevflow: ${sig}: stopping`);
-    process.exit(sig === "SIGINT" ? 130 : 143);
+    err(`kdevflow: ${sig}: stopping the running step`);
+    void killAllJobs("SIGTERM").finally(() => {
+      removeLiveRunDirs();
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    });
   });
 }
 

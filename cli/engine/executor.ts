@@ -5,7 +5,7 @@
 // result is returned, not printed.
 
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -131,6 +131,15 @@ interface ModulesOutcome {
   stop?: Stop;
 }
 
+/** Run folders of runs still going, so that an interrupted CLI can remove them. */
+const liveRunDirs = new Set<string>();
+
+/** Remove the run folders of unfinished runs (Ctrl-C), unless KDEVFLOW_KEEP_RUN_DIR keeps them. */
+export function removeLiveRunDirs(): void {
+  for (const dir of liveRunDirs) rmSync(dir, { recursive: true, force: true });
+  liveRunDirs.clear();
+}
+
 export class FlowRun {
   readonly flowJobId = randomUUID();
   readonly results: Record<string, unknown> = {};
@@ -154,6 +163,7 @@ export class FlowRun {
     const { location, flow, log } = this.opts;
     this.prepared = await prepareFlow(this.opts.workspace, location, flow);
     this.runDir = await mkdtemp(join(tmpdir(), "kdevflow-run-"));
+    if (!this.opts.keepRunDir) liveRunDirs.add(this.runDir);
     this.sharedDir = join(this.runDir, "shared");
     if (this.sameWorker) await mkdir(this.sharedDir);
     log(`==> flow ${location.path}${flow.summary ? `: ${flow.summary}` : ""}`);
@@ -174,7 +184,10 @@ export class FlowRun {
       outcome = await this.handleFailure(err.error);
     } finally {
       if (this.opts.keepRunDir) log(`    run folder kept: ${this.runDir}`);
-      else await rm(this.runDir, { recursive: true, force: true });
+      else {
+        await rm(this.runDir, { recursive: true, force: true });
+        liveRunDirs.delete(this.runDir);
+      }
     }
     const durationMs = performance.now() - started;
     const word = { success: "succeeded", failure: "failed", stopped: "stopped early" }[outcome.status];

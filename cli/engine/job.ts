@@ -41,9 +41,16 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** Stop every running job's process group (used on Ctrl-C / SIGTERM of the CLI). */
-export function killAllJobs(signal: NodeJS.Signals = "SIGTERM"): void {
-  for (const child of live) killGroup(child, signal);
+/**
+ * Stop every running job's process group (used on Ctrl-C / SIGTERM of the CLI) and wait
+ * until the jobs' processes have exited, at most `graceMs`, then kill what is left.
+ */
+export async function killAllJobs(signal: NodeJS.Signals = "SIGTERM", graceMs = 2000): Promise<void> {
+  const children = [...live];
+  const exited = children.map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("close", () => r()))));
+  for (const child of children) killGroup(child, signal);
+  await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, graceMs))]);
+  for (const child of children) killGroup(child, "SIGKILL");
 }
 
 function lineSplitter(onLine: (line: string) => void): { push: (chunk: Buffer) => void; end: () => void } {

@@ -7,6 +7,17 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { kdevflow, resultOf, tempDir } from "./engine-helpers.ts";
 
+/** A process is gone, or a zombie waiting for its reaper: in any case no longer running. */
+async function waitUntilNotRunning(pid: number): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, "utf8") : "";
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    if (stat === "" || state === "Z" || state === "X") return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 const scratch = tempDir("kdevflow-engine-test-");
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -110,11 +121,27 @@ describe("timeout", () => {
     expect(run.ms).toBeLessThan(15_000); // the step itself sleeps 30 s
     const result = resultOf(run) as { error: { name: string; step_id: string } };
     expect(result.error).toMatchObject({ name: "TimeoutError", step_id: "slow" });
-    const pid = Number(readFileSync(pidFile, "utf8"));
-    // The step's child `sleep 30` is gone (or a zombie waiting for a reaper), not running.
-    const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, "utf8") : "";
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    expect(stat === "" || state === "Z" || state === "X").toBe(true);
+    // The step's child `sleep 30` was killed with it (signals take a moment under load).
+    expect(await waitUntilNotRunning(Number(readFileSync(pidFile, "utf8")))).toBe(true);
+  });
+});
+
+describe("interruption", () => {
+  it("SIGTERM to kdevflow stops the running step and what it started, and exits 143", async () => {
+    const { spawn } = await import("node:child_process");
+    const { LAUNCHER, FIXTURE_WORKSPACE } = await import("./engine-helpers.ts");
+    const pidFile = join(scratch, "interrupted.pid");
+    const child = spawn(LAUNCHER, ["run", "f/engine/timeout", "--set", `pid_file=${pidFile}`, "--workspace", FIXTURE_WORKSPACE], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      if (stderr.includes("sleeping 30 s")) child.kill("SIGTERM");
+    });
+    const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+    expect(code, stderr).toBe(143);
+    expect(await waitUntilNotRunning(Number(readFileSync(pidFile, "utf8")))).toBe(true);
   });
 });
 
