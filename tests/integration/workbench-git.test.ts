@@ -26,6 +26,9 @@ const GIT_ENV = {
 };
 
 let tmp: string;
+let big: string | undefined;
+/** The larger upstream, made once for the tests that need one. */
+const bigUpstream = () => (big ??= makeBigUpstream(join(tmp, "up-big.git")));
 
 function g(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
@@ -51,11 +54,11 @@ function makeUpstream(dir: string): { url: string; v1: string; v2: string; work:
 }
 
 /** A larger upstream (thousands of files), so a clone or checkout takes long enough to be caught. */
-function makeBigUpstream(dir: string, files = 6000): string {
+function makeBigUpstream(dir: string, files = 8000): string {
   const work = `${dir}-work`;
   for (let d = 0; d < files / 100; d++) {
     mkdirSync(join(work, `d${d}`), { recursive: true });
-    for (let f = 0; f < 100; f++) writeFileSync(join(work, `d${d}`, `f${f}.c`), createHash("sha512").update(`${d}/${f}`).digest("hex").repeat(24));
+    for (let f = 0; f < 100; f++) writeFileSync(join(work, `d${d}`, `f${f}.c`), createHash("sha512").update(`${d}/${f}`).digest("hex").repeat(2));
   }
   g(work, "init", "-q", "-b", "master");
   g(work, "add", "-A");
@@ -335,7 +338,7 @@ describe("an interrupted mirror clone", () => {
   let big: string;
   let wb: string;
   beforeAll(() => {
-    big = makeBigUpstream(join(tmp, "up-big.git"));
+    big = bigUpstream();
     wb = join(tmp, "wb-kill");
   });
   beforeEach(() => useWorkbench(wb));
@@ -493,8 +496,7 @@ describe("prepare_worktree", () => {
   });
 
   it("two prepares on one slot at once are serialised, the second says it waits, and both succeed", async () => {
-    const big = makeBigUpstream(join(tmp, "up-race.git"), 8000);
-    await init([{ name: "race", url: big }]);
+    await init([{ name: "race", url: bigUpstream() }]);
     const env = { KDEVFLOW_WORKBENCH: wb };
     const lock = join(wb, "system/locks/worktree-0-race.lock");
     const a = spawnStep(prepareCode("race", "v1"), env);
