@@ -30,9 +30,13 @@ export function ccacheDirFor(layout: WorkbenchLayout, env: Record<string, string
   return systemPaths.ccache(layout);
 }
 
-/** Accepts ccache's own size syntax: 10G, 500M, 10GiB, 1.5T. */
+/**
+ * Accepts ccache's own size syntax: 10G, 500M, 10GiB, 1.5T, 10 (GB). ccache reads the
+ * suffix case-sensitively (k or K, M, G, T; an `i` after it means powers of 1024) and
+ * refuses `10g` or `500m` at build time, so they are refused here, up front.
+ */
 export function checkCcacheSize(value: string): string {
-  if (!/^\d+(\.\d+)?\s*(k|M|G|T|Ki|Mi|Gi|Ti)?i?B?$/i.test(value.trim())) {
+  if (!/^\d+(\.\d+)?\s*([kKMGT]i?B?)?$/.test(value.trim())) {
     throw new InputError("ccache_max_size", "a size such as 10G, 500M or 10GiB", value);
   }
   return value.trim().replace(/\s+/g, "");
