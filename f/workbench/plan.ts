@@ -132,8 +132,9 @@ export const gitArgv = {
   updateBranch: (dir: string, branch: string, commit: string) => ["git", "-C", dir, "update-ref", "-m", "kdevflow: keepBranch", `refs/heads/${branch}`, commit],
   checkBranchName: (branch: string) => ["git", "check-ref-format", "--branch", branch],
   worktreePrune: (bare: string) => ["git", "-C", bare, "worktree", "prune"],
-  worktreeAdd: (bare: string, path: string, commit: string) => ["git", "-C", bare, "worktree", "add", "--force", "--detach", "--quiet", path, commit],
-  worktreeAddNoCheckout: (bare: string, path: string, commit: string) => ["git", "-C", bare, "worktree", "add", "--force", "--detach", "--no-checkout", "--quiet", path, commit],
+  /** Forced twice: the path is ours (we hold its lock) even if git still lists it as a locked, missing worktree. */
+  worktreeAdd: (bare: string, path: string, commit: string) => ["git", "-C", bare, "worktree", "add", "--force", "--force", "--detach", "--quiet", path, commit],
+  worktreeAddNoCheckout: (bare: string, path: string, commit: string) => ["git", "-C", bare, "worktree", "add", "--force", "--force", "--detach", "--no-checkout", "--quiet", path, commit],
   worktreeRepair: (bare: string, path: string) => ["git", "-C", bare, "worktree", "repair", path],
   worktreeRemove: (bare: string, path: string) => ["git", "-C", bare, "worktree", "remove", "--force", "--force", path],
   readTree: (wt: string) => ["git", "-C", wt, "read-tree", "HEAD"],

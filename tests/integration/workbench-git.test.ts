@@ -298,6 +298,15 @@ describe("repairs on the next init", () => {
     expect(g(bare, "rev-parse", "v2")).toBe(up.v2);
   });
 
+  it("adds a worktree again when its directory was deleted while git had it locked", async () => {
+    const first = await prepare("proj", "v1");
+    g(join(wb, "system/bare/proj.git"), "worktree", "lock", "--reason", "test", first.worktree);
+    rmSync(first.worktree, { recursive: true });
+    const again = await prepare("proj", "v2");
+    expect(again.action).toBe("created");
+    expect(g(again.worktree, "rev-parse", "HEAD")).toBe(up.v2);
+  });
+
   it("adds a worktree again when its directory was deleted", async () => {
     const first = await prepare("proj", "v1");
     rmSync(first.worktree, { recursive: true });

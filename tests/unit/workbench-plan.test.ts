@@ -79,7 +79,7 @@ describe("git command lines", () => {
     expect([...gitArgv.fetchBareHeads("/b"), ...gitArgv.fetchBareTags("/b")].join(" ")).not.toMatch(/:refs\/heads/);
   });
   it("adds a worktree detached and forced, then syncs it with a detached checkout", () => {
-    expect(gitArgv.worktreeAdd("/b", "/w/0/linux", "c0ffee")).toEqual(["git", "-C", "/b", "worktree", "add", "--force", "--detach", "--quiet", "/w/0/linux", "c0ffee"]);
+    expect(gitArgv.worktreeAdd("/b", "/w/0/linux", "c0ffee")).toEqual(["git", "-C", "/b", "worktree", "add", "--force", "--force", "--detach", "--quiet", "/w/0/linux", "c0ffee"]);
     expect(gitArgv.checkout("/w/0/linux", "c0ffee")).toEqual(["git", "-C", "/w/0/linux", "checkout", "--force", "--detach", "--quiet", "c0ffee"]);
   });
   it("verifies a user's rev after --end-of-options so it can never be an option", () => {
