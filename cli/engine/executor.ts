@@ -108,6 +108,21 @@ export async function prepareFlow(workspace: string, location: FlowLocation, flo
   return prepared;
 }
 
+/** Input transforms that name no parameter of main: a worker drops them silently, so say so. */
+export function unusedInputWarnings(flow: FlowFile, prepared: Map<string, PreparedStep>): string[] {
+  const out: string[] = [];
+  for (const m of allModules(flow)) {
+    const v = m.value;
+    if (v.type !== "script" && v.type !== "rawscript") continue;
+    const step = prepared.get(m.id);
+    if (!step || !step.file) continue;
+    for (const key of Object.keys(v.input_transforms ?? {})) {
+      if (!step.names.includes(key)) out.push(`step ${m.id}: input ${key} is not a parameter of main (${step.names.join(", ") || "none"}); it is not passed`);
+    }
+  }
+  return out;
+}
+
 function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
@@ -167,6 +182,7 @@ export class FlowRun {
     this.sharedDir = join(this.runDir, "shared");
     if (this.sameWorker) await mkdir(this.sharedDir);
     log(`==> flow ${location.path}${flow.summary ? `: ${flow.summary}` : ""}`);
+    for (const w of unusedInputWarnings(flow, this.prepared)) log(`    warning: ${w}`);
     let outcome: Omit<FlowOutcome, "durationMs" | "steps">;
     try {
       // The first step's previous_result is the flow input, as on a worker.

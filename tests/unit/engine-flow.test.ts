@@ -2,7 +2,7 @@
 // error object a step's failure becomes. Pure, table-driven.
 
 import { describe, expect, it } from "vitest";
-import { checkFlowShape, closestFlow, editDistance, normaliseFlowPath, unknownFlowMessage } from "../../cli/engine/flow.ts";
+import { checkFlowShape, closestFlow, editDistance, normaliseFlowPath, unknownFlowMessage, type FlowFile } from "../../cli/engine/flow.ts";
 import { renderForm, wrap } from "../../cli/engine/form.ts";
 import { serialiseError } from "../../cli/engine/step_host.ts";
 import { InputError } from "../../f/common/errors.ts";
@@ -195,5 +195,27 @@ describe("serialiseError (what a failed step hands back)", () => {
     ["a TypeError", new TypeError("bad"), { name: "TypeError", message: "bad" }],
   ])("%s", (_name, thrown, expected) => {
     expect(serialiseError(thrown)).toMatchObject(expected);
+  });
+});
+
+describe("unusedInputWarnings", () => {
+  it("names input transforms that are not parameters of main", async () => {
+    const { unusedInputWarnings } = await import("../../cli/engine/executor.ts");
+    const flow: FlowFile = {
+      value: {
+        modules: [
+          { id: "a", value: { type: "script", path: "f/x/a", input_transforms: { ref: { type: "static", value: 1 }, reff: { type: "static", value: 2 } } } },
+          { id: "b", value: { type: "script", path: "f/x/b", input_transforms: { ref: { type: "static", value: 1 } } } },
+        ],
+      },
+    };
+    const prepared = new Map([
+      ["a", { file: "/w/f/x/a.ts", names: ["ref", "jobs"] }],
+      ["b", { file: "/w/f/x/b.ts", names: [] }],
+    ]);
+    expect(unusedInputWarnings(flow, prepared)).toEqual([
+      "step a: input reff is not a parameter of main (ref, jobs); it is not passed",
+      "step b: input ref is not a parameter of main (none); it is not passed",
+    ]);
   });
 });
