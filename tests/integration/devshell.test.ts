@@ -1,0 +1,122 @@
+// The build dev shell for real: Debian's Nix 2.8, offline (tests/harness/nix.ts), the
+// test flake's devShells.<system>.build. A command runs inside `nix develop` (it sees
+// the shell's environment, which the test process does not have), its arguments arrive
+// verbatim and its exit status comes back; the shell's derivation path is a store .drv
+// that stays put for the same shell and changes when the shell changes.
+
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { devshellArgv, devshellDrvPath, devshellSpec, runInDevshell, type DevshellSpec } from "../../f/common/devshell/nix_develop.ts";
+import { CommandError, quoteArg, run } from "../../f/common/run.ts";
+import { setupNixEnv, TEST_DEVSHELL_FLAKE } from "../harness/nix.ts";
+
+const FLAKE_DIR = TEST_DEVSHELL_FLAKE.replace(/^path:/, "");
+let tmp: string;
+let spec: DevshellSpec;
+
+beforeAll(async () => {
+  await setupNixEnv();
+  delete process.env.KDEVFLOW_TEST_DEVSHELL;
+  tmp = await mkdtemp(join(tmpdir(), "kdevflow-devshell-"));
+  spec = { flake: TEST_DEVSHELL_FLAKE, options: {} };
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const quietly = async <T>(fn: () => Promise<T>): Promise<T> => {
+  const spies = [vi.spyOn(console, "log").mockImplementation(() => {}), vi.spyOn(process.stdout, "write").mockImplementation(() => true)];
+  try {
+    return await fn();
+  } finally {
+    for (const s of spies) s.mockRestore();
+  }
+};
+
+const probe = ["sh", "-c", 'echo "devshell=${KDEVFLOW_TEST_DEVSHELL:-unset}"'];
+
+describe("runInDevshell", () => {
+  it("runs the command inside the shell: the shell's variable is set there and not outside", async () => {
+    const inside = await quietly(() => runInDevshell(spec, probe, { capture: true }));
+    expect(inside.stdout.trim()).toBe("devshell=1");
+    const outside = await quietly(() => run(probe, { capture: true }));
+    expect(outside.stdout.trim()).toBe("devshell=unset");
+  });
+
+  it("prints the nix develop command line before running it", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
+    try {
+      await runInDevshell(spec, ["true"], { quiet: true });
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(lines[0]).toBe(`+ nix --extra-experimental-features 'nix-command flakes' develop ${quoteArg(`${TEST_DEVSHELL_FLAKE}#build`)} --command true`);
+  });
+
+  it("passes arguments through verbatim and the host toolchain is on PATH", async () => {
+    const args = ["a b", "it's", "$HOME", "", "*", "line\nbreak"];
+    const res = await quietly(() => runInDevshell(spec, ["printf", "%s\\0", ...args], { capture: true, quiet: true }));
+    expect(res.stdout.replace(/\n$/, "").split("\0").slice(0, -1)).toEqual(args);
+    const cc = await quietly(() => runInDevshell(spec, ["sh", "-c", "command -v make && command -v gcc"], { capture: true, quiet: true }));
+    expect(cc.stdout).toMatch(/\/make\n.*\/gcc\n$/);
+  });
+
+  it("returns the command's failure as a CommandError with its exit status", async () => {
+    const err = await quietly(() => runInDevshell(spec, ["sh", "-c", "echo failing >&2; exit 7"], { quiet: true }).catch((e: unknown) => e));
+    expect(err).toBeInstanceOf(CommandError);
+    expect((err as CommandError).exitCode).toBe(7);
+    expect((err as CommandError).tail).toContain("failing");
+  });
+
+  it("takes the flake from KDEVFLOW_NIXOS_FLAKE when the input is empty, and extra options from KDEVFLOW_NIX_OPTIONS", async () => {
+    const saved = { flake: process.env.KDEVFLOW_NIXOS_FLAKE, opts: process.env.KDEVFLOW_NIX_OPTIONS };
+    process.env.KDEVFLOW_NIXOS_FLAKE = FLAKE_DIR;
+    process.env.KDEVFLOW_NIX_OPTIONS = "warn-dirty = false";
+    try {
+      const fromEnv = devshellSpec("");
+      expect(fromEnv).toEqual({ flake: TEST_DEVSHELL_FLAKE, options: { "warn-dirty": "false" } });
+      expect(devshellArgv(fromEnv, ["true"])).toContain("warn-dirty");
+      const res = await quietly(() => runInDevshell(fromEnv, probe, { capture: true, quiet: true }));
+      expect(res.stdout.trim()).toBe("devshell=1");
+    } finally {
+      for (const [k, v] of [["KDEVFLOW_NIXOS_FLAKE", saved.flake], ["KDEVFLOW_NIX_OPTIONS", saved.opts]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+});
+
+describe("devshellDrvPath", () => {
+  it("is a store derivation that the same shell keeps and a changed shell changes", async () => {
+    const original = await devshellDrvPath(spec);
+    expect(original).toMatch(/^\/nix\/store\/[0-9a-z]{32}-kdevflow-test-build-shell\.drv$/);
+
+    // The same flake in another folder (another checkout): the same shell, the same drv.
+    const same = join(tmp, "same");
+    await cp(FLAKE_DIR, same, { recursive: true });
+    expect(await devshellDrvPath({ flake: `path:${same}`, options: {} })).toBe(original);
+
+    // A changed shell (another variable in its environment) is another derivation.
+    const changed = join(tmp, "changed");
+    await cp(FLAKE_DIR, changed, { recursive: true });
+    const flake = join(changed, "flake.nix");
+    const text = await readFile(flake, "utf8");
+    const edited = text.replace('KDEVFLOW_TEST_DEVSHELL = "1";', 'KDEVFLOW_TEST_DEVSHELL = "1";\n        EXTRA_TOOL = "added";');
+    expect(edited).not.toBe(text);
+    await writeFile(flake, edited);
+    const other = await devshellDrvPath({ flake: `path:${changed}`, options: {} });
+    expect(other).toMatch(/^\/nix\/store\/[0-9a-z]{32}-kdevflow-test-build-shell\.drv$/);
+    expect(other).not.toBe(original);
+  });
+
+  it("a flake without the shell is an error, not a made-up path", async () => {
+    const empty = join(tmp, "no-shell");
+    await cp(FLAKE_DIR, empty, { recursive: true });
+    await writeFile(join(empty, "flake.nix"), "{ outputs = { self }: { }; }\n");
+    await expect(devshellDrvPath({ flake: `path:${empty}`, options: {} })).rejects.toBeInstanceOf(CommandError);
+  });
+});
