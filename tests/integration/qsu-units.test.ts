@@ -39,7 +39,7 @@ beforeAll(async () => {
       ssh_port: 0,
       extra_disks_mb: [8],
     },
-    { ...machineProbes, isDirectory: async (p) => p === "/nix/store" || machineProbes.isDirectory(p) },
+    { ...machineProbes, isDirectory: async (p) => p === "/nix/store" || machineProbes.isDirectory(p), isFile: async () => true },
   );
   plan = planBoot(spec, vmPaths(layout, mgr.env, spec.vm), "tcg", { binary: "/usr/lib/qemu/virtiofsd", flavor: "c" });
   for (const f of plan.files) {

@@ -62,6 +62,10 @@ export function fakeProbes(opts: { missing?: string[]; busy?: number[] } = {}): 
       asked.push(`dir ${path}`);
       return !(opts.missing ?? []).includes(path);
     },
+    async isFile(path) {
+      asked.push(`file ${path}`);
+      return !(opts.missing ?? []).includes(path);
+    },
     async portFree(address, port, proto) {
       asked.push(`port ${proto} ${address}:${port}`);
       return !(opts.busy ?? []).includes(port);

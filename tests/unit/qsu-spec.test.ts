@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { modulesShareSource, storeDirOf, validateBootInput, DEFAULT_READY_MARKER } from "../../f/qsu/lib/spec.ts";
-import { baseInput, CLOSURE, fakeProbes, KERNEL, TOPLEVEL } from "./qsu-fixtures.ts";
+import { baseInput, CLOSURE, fakeProbes, KERNEL, QEMU, TOPLEVEL } from "./qsu-fixtures.ts";
 
 describe("validateBootInput: good input", () => {
   it("fills the defaults and adds the store and modules shares", async () => {
@@ -82,6 +82,9 @@ const bad: [string, Record<string, unknown>, RegExp, { missing?: string[]; busy?
   ["a relative share path", { shares: [{ tag: "a", path: "tmp" }] }, /^shares\[0\]\.path: expected an absolute path/],
   ["a share whose path does not exist", { shares: [{ tag: "a", path: "/tmp" }, { tag: "b", path: "/no/such/dir" }] }, /^shares\[1\]\.path: expected an existing folder to share, got "\/no\/such\/dir"\.$/, { missing: ["/no/such/dir"] }],
   ["a store that is not there", {}, /^closure\.toplevel: expected an existing folder/, { missing: ["/nix/store"] }],
+  ["a kernel image that is not there", {}, /^kernel\.image: expected an existing file/, { missing: [KERNEL.image] }],
+  ["a QEMU binary that is not there", {}, /^qemu\.qemu_binary: expected an existing file/, { missing: [QEMU.qemu_binary] }],
+  ["an initrd that is not there", {}, /^closure\.initrd: expected an existing file/, { missing: [CLOSURE.initrd] }],
   ["an unknown share transport", { share_transport: "nfs" }, /^share_transport: expected virtiofs or 9p/],
   ["an SSH port in use", {}, /^ssh_port: expected a free host port \(tcp 127\.0\.0\.1:2222 is already in use\), got 2222\.$/, { busy: [2222] }],
   ["a forwarded host port in use", { forwards: [{ host_port: 8080, guest_port: 80 }] }, /^forwards\[0\]\.host_port: expected a free host port/, { busy: [8080] }],

@@ -30,6 +30,13 @@ export const machineProbes: Probes = {
       return false;
     }
   },
+  async isFile(path) {
+    try {
+      return (await stat(path)).isFile();
+    } catch {
+      return false;
+    }
+  },
   portFree(address, port, proto) {
     return new Promise((resolve) => {
       if (proto === "udp") {

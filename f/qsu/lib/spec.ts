@@ -87,6 +87,8 @@ export interface VmSpec {
 export interface Probes {
   /** True when the path is an existing folder. */
   isDirectory(path: string): Promise<boolean>;
+  /** True when the path is an existing file. */
+  isFile(path: string): Promise<boolean>;
   /** True when nothing listens on the host address and port. */
   portFree(address: string, port: number, proto: "tcp" | "udp"): Promise<boolean>;
 }
@@ -200,6 +202,13 @@ export async function validateBootInput(input: BootInput, probes: Probes, ownPor
   const timeoutS = wholeNumber("timeout_s", input.timeout_s ?? 120, 1, 3600, "a whole number of seconds from 1 to 3600");
 
   // The machine checks come last: the cheap, certain errors are reported first.
+  for (const [field, path] of [
+    ["kernel.image", kernel.image],
+    ["qemu.qemu_binary", qemu.qemu_binary],
+    ["closure.initrd", closure.initrd],
+  ] as const) {
+    if (!(await probes.isFile(path))) throw new InputError(field, "an existing file (the manifest names a file that is not there)", path);
+  }
   for (const [i, s] of shares.entries()) {
     if (!(await probes.isDirectory(s.source))) {
       const field = s.builtin ? (s.tag === "store" ? "closure.toplevel" : "kernel.modules_dir") : `shares[${i - shares.filter((x) => x.builtin).length}].path`;

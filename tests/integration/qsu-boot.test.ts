@@ -1,0 +1,273 @@
+// f/qsu for real: a systemd user manager (tests/harness/systemd.ts), QEMU under TCG,
+// the C virtiofsd, the test kernel (tests/harness/kernel.ts) and the closure of the test
+// library flake built by f/nix/build. QEMU is the host's (a literal manifest describing
+// /usr/bin/qemu-system-x86_64); the bring-up test builds it through f/qemu/build.
+//
+// KDEVFLOW_QSU_TEST_KERNEL=<result.json> uses that kernel manifest instead of building
+// the test kernel (for working on this file while the kernel is built elsewhere).
+
+import { execFileSync } from "node:child_process";
+import { cp, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ClosureResult, KernelManifest, loadManifest, QemuManifest } from "../../f/common/manifest.ts";
+import { applyBoot, destroyGuest, guestStatus, prepareBoot, stopGuest, waitBoot, type BootResult } from "../../f/qsu/lib/guest.ts";
+import type { BootInput } from "../../f/qsu/lib/spec.ts";
+import { unitStates } from "../../f/qsu/lib/systemctl.ts";
+import { runFlowCli, testKernel } from "../harness/kernel.ts";
+import { setupNixEnv } from "../harness/nix.ts";
+import { startUserManager, type UserManager } from "../harness/systemd.ts";
+
+const FIXTURE_FLAKE = resolve(import.meta.dirname, "../fixtures/nixos-flake");
+
+export const HOST_QEMU: QemuManifest = {
+  kind: "qemu",
+  method: "make",
+  qemu_binary: "/usr/bin/qemu-system-x86_64",
+  version: "7.2.0",
+  target_list: "x86_64-softmmu",
+  commit: "",
+  ref: "debian",
+  destdir: "/usr",
+  identity: "000000000000",
+  label: "debian",
+  store_path: null,
+  store_key: "qemu-7.2.0-debian-000000000000",
+  firmware_dirs: ["/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"],
+  qemu_img: "/usr/bin/qemu-img",
+  reused: true,
+  built_at: "2026-01-01T00:00:00Z",
+};
+
+let mgr: UserManager;
+let wb: string;
+let env: Record<string, string>;
+let kernel: KernelManifest;
+let closure: ClosureResult;
+
+/** Lines of `ps` for processes of this guest (its sockets and console live under its own folders). */
+function guestProcesses(vm: string): string[] {
+  const out = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" });
+  const marks = [join(mgr.runtimeDir, "kdevflow", vm) + "/", join(wb, "system", "vms", vm) + "/"];
+  return out.split("\n").filter((l) => marks.some((m) => l.includes(m)) && /qemu-system|virtiofsd/.test(l));
+}
+
+async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    let entries;
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      out.push(p);
+      if (e.isDirectory()) await walk(p);
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+function input(vm: string, over: Partial<BootInput> = {}): BootInput {
+  return { vm, kernel, qemu: HOST_QEMU, closure, ssh_port: 0, memory_mb: 256, timeout_s: 120, ...over };
+}
+
+async function boot(vm: string, over: Partial<BootInput> = {}): Promise<BootResult> {
+  const prepared = await prepareBoot(input(vm, over), env);
+  await applyBoot(prepared, env);
+  return waitBoot(prepared, env);
+}
+
+async function waitInactive(vm: string, timeoutMs = 60_000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const [q] = await unitStates(env, [`qemu-system@${vm}.service`]);
+    if (q && (q.active === "inactive" || q.active === "failed")) return;
+    if (Date.now() - started > timeoutMs) throw new Error(`${vm} still ${q?.active} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+beforeAll(async () => {
+  const nixEnv = await setupNixEnv();
+  kernel = process.env.KDEVFLOW_QSU_TEST_KERNEL
+    ? await loadManifest("KDEVFLOW_QSU_TEST_KERNEL", KernelManifest, process.env.KDEVFLOW_QSU_TEST_KERNEL)
+    : await testKernel();
+  mgr = await startUserManager();
+  wb = await mkdtemp(join(tmpdir(), "kdevflow-qsu-wb-"));
+  env = { ...mgr.env, ...nixEnv, KDEVFLOW_WORKBENCH: wb, SYSTEM_DIR: join(wb, "system"), WORKERS_DIR: join(wb, "workers"), WORKER_INDEX: "0" };
+  await cp(FIXTURE_FLAKE, join(wb, "nixos-flake"), { recursive: true });
+  const res = await runFlowCli("f/nix/build", { vm: "qsu", nixos_flake: `path:${join(wb, "nixos-flake")}` }, env);
+  if (res.exitCode !== 0) throw new Error(`f/nix/build failed:\n${res.stderr.split("\n").slice(-30).join("\n")}`);
+  closure = ClosureResult.parse(res.result);
+}, 1_800_000);
+
+afterAll(async () => {
+  await mgr?.stop();
+  if (wb) await rm(wb, { recursive: true, force: true });
+});
+
+describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
+  let first: BootResult;
+
+  it("status says absent before the first boot", async () => {
+    const s = await guestStatus("qsu-a", env);
+    expect(s).toMatchObject({ exists: false, state: "absent", units: [], runs: null });
+  });
+
+  it("boots the closure's init from /nix/store over virtiofs, with the kernel's /lib/modules/<release>", async () => {
+    first = await boot("qsu-a");
+    expect(first.kernelrelease).toBe(kernel.kernelrelease);
+    expect(first.units).toEqual(["virtiofsd@qsu-a-store.service", "virtiofsd@qsu-a-modules.service", "qemu-system@qsu-a.service"]);
+    expect(first.accel).toBe("tcg");
+    expect(first.qmp_socket).toBe(join(mgr.runtimeDir, "kdevflow", "qsu-a", "qmp.sock"));
+    await waitInactive("qsu-a");
+    const log = (await readFile(first.console_log, "utf8")).replace(/\r/g, "");
+    expect(log).toContain("kdevflow-initrd: /lib/modules mounted from the virtiofs tag 'modules'");
+    expect(log).toContain(`kdevflow-initrd: switching to ${closure.init}`);
+    expect(log).toContain(`KDEVFLOW-GUEST-UP release=${kernel.kernelrelease}`);
+    const listing = /KDEVFLOW-GUEST-MODULES begin \/lib\/modules\/(\S+)\n([\s\S]*?)KDEVFLOW-GUEST-MODULES end/.exec(log);
+    expect(listing?.[1]).toBe(kernel.kernelrelease);
+    const hostListing = (await readdir(join(kernel.modules_dir!.replace(new RegExp(`/${kernel.kernelrelease}/?$`), ""), kernel.kernelrelease))).sort();
+    expect(listing?.[2]!.split(/\s+/).filter(Boolean).sort()).toEqual(hostListing);
+    expect(log).toContain("KDEVFLOW-GUEST-DONE");
+  });
+
+  it("after the guest powered itself off, status says stopped, what it ran, and nothing is left running", async () => {
+    const s = await guestStatus("qsu-a", env);
+    expect(s.state).toBe("stopped");
+    expect(s.units.map((u) => [u.unit, u.active])).toEqual([
+      ["qemu-system@qsu-a.service", "inactive"],
+      ["virtiofsd@qsu-a-modules.service", "inactive"],
+      ["virtiofsd@qsu-a-store.service", "inactive"],
+    ]);
+    expect(s.runs?.kernel).toMatchObject({ image: kernel.image, kernelrelease: kernel.kernelrelease });
+    expect(s.runs?.qemu.qemu_binary).toBe(HOST_QEMU.qemu_binary);
+    expect(s.runs?.closure.toplevel).toBe(closure.toplevel);
+    expect(s.booted?.kernelrelease_seen).toBe(kernel.kernelrelease);
+    expect(s.runs_current).toBe(true);
+    expect(guestProcesses("qsu-a")).toEqual([]);
+  });
+
+  // A guest that stays up: the initrd runs the last init= on the command line, here the
+  // closure's busybox init (it idles; it has no ACPI power-button handling).
+  const stayUp = () => ({ kernel_params: [`init=${closure.toplevel}/sw/bin/init`], ready_marker: "kdevflow-initrd: switching to .*/sw/bin/init" });
+
+  it("a guest that stays up is running, with an uptime; booting its name again restarts it and never duplicates it", async () => {
+    await boot("qsu-b", stayUp());
+    const s1 = await guestStatus("qsu-b", env);
+    expect(s1.state).toBe("running");
+    expect(s1.uptime_s).not.toBeNull();
+    const pid1 = s1.units[0]!.mainPid;
+    expect(pid1).toBeGreaterThan(0);
+    expect(guestProcesses("qsu-b").filter((l) => l.includes("qemu-system"))).toHaveLength(1);
+
+    await boot("qsu-b", stayUp());
+    const s2 = await guestStatus("qsu-b", env);
+    expect(s2.state).toBe("running");
+    expect(s2.units[0]!.mainPid).not.toBe(pid1);
+    const procs = guestProcesses("qsu-b");
+    expect(procs.filter((l) => l.includes("qemu-system"))).toHaveLength(1);
+    expect(procs.filter((l) => l.includes("virtiofsd"))).toHaveLength(2);
+    const dropins = (await readdir(mgr.configDir)).filter((e) => e.includes("qsu-b"));
+    expect(dropins.sort()).toEqual(["qemu-system@qsu-b.service.d", "virtiofsd@qsu-b-modules.service.d", "virtiofsd@qsu-b-store.service.d"]);
+  });
+
+  it("stop powers the guest down within the bounded time and leaves no QEMU or virtiofsd process", async () => {
+    const started = Date.now();
+    const res = await stopGuest("qsu-b", 3, env);
+    const seconds = (Date.now() - started) / 1000;
+    expect(res.was_running).toBe(true);
+    expect(["powered off", "killed"]).toContain(res.how);
+    expect(seconds).toBeLessThan(3 + 15 + 5);
+    expect(res.units.every((u) => u.active !== "active" && u.mainPid === 0)).toBe(true);
+    expect(guestProcesses("qsu-b")).toEqual([]);
+    expect((await guestStatus("qsu-b", env)).state).toBe("stopped");
+    // stopping a stopped guest is safe
+    expect((await stopGuest("qsu-b", 3, env)).how).toBe("not running");
+  });
+
+  it("status says failed when QEMU dies", async () => {
+    await boot("qsu-b", stayUp());
+    const [q] = await unitStates(env, ["qemu-system@qsu-b.service"]);
+    process.kill(q!.mainPid, "SIGKILL");
+    await waitInactive("qsu-b");
+    expect((await guestStatus("qsu-b", env)).state).toBe("failed");
+    await stopGuest("qsu-b", 1, env);
+    expect(guestProcesses("qsu-b")).toEqual([]);
+  });
+
+  it("boot fails early with the console's last lines when QEMU ends before the marker", async () => {
+    const err = await boot("qsu-c", { ready_marker: "THIS-NEVER-APPEARS" }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/the guest stopped before it was up; last console lines:[\s\S]*KDEVFLOW-GUEST-DONE/);
+  });
+
+  it("destroy removes every unit and file boot made", async () => {
+    const before = new Set([...(await listTree(mgr.configDir)), ...(await listTree(join(wb, "system"))), ...(await listTree(join(mgr.runtimeDir, "kdevflow")))]);
+    expect([...before].some((p) => p.includes("qsu-a"))).toBe(true);
+    for (const vm of ["qsu-a", "qsu-b", "qsu-c"]) {
+      const res = await destroyGuest(vm, env, 2);
+      expect(res.removed.length).toBeGreaterThan(0);
+      expect(guestProcesses(vm)).toEqual([]);
+      expect((await guestStatus(vm, env)).state).toBe("absent");
+    }
+    const after = [...(await listTree(mgr.configDir)), ...(await listTree(join(wb, "system"))), ...(await listTree(join(mgr.runtimeDir, "kdevflow")))];
+    expect(after.filter((p) => /qsu-[abc]/.test(p))).toEqual([]);
+    // the templates go with the last guest
+    expect(after.filter((p) => p.startsWith(mgr.configDir))).toEqual([]);
+    await expect(stat(join(wb, "system", "vms", "qsu-a"))).rejects.toThrow();
+  });
+});
+
+describe("bad input: one sentence naming the field, and no unit written", () => {
+  let busy: Server;
+  let busyPort = 0;
+  beforeAll(async () => {
+    busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
+    busyPort = (busy.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((r) => busy.close(() => r())));
+
+  const cases: [string, () => Partial<BootInput>, RegExp][] = [
+    ["a VM name with /", () => ({ vm: "a/b" }), /^vm: expected a name/],
+    ["a VM name with ..", () => ({ vm: "a..b" }), /^vm: expected a name/],
+    ["a VM name with a space", () => ({ vm: "a b" }), /^vm: expected a name/],
+    ["a VM name over 64 characters", () => ({ vm: "x".repeat(65) }), /^vm: expected a name of at most 64/],
+    ["zero memory", () => ({ memory_mb: 0 }), /^memory_mb: expected a whole number of MiB greater than 0, got 0\.$/],
+    ["a share whose path does not exist", () => ({ shares: [{ tag: "src", path: join(wb, "no-such-dir") }] }), /^shares\[0\]\.path: expected an existing folder to share/],
+    ["a host port already in use", () => ({ ssh_port: busyPort }), /^ssh_port: expected a free host port \(tcp 127\.0\.0\.1:\d+ is already in use\)/],
+    ["a missing manifest", () => ({ kernel: undefined }), /^kernel: expected a manifest from a build flow/],
+    ["a manifest file that does not exist", () => ({ closure: join(wb, "none", "result.json") }), /^closure: expected the path of an existing result.json/],
+    ["an invalid manifest", () => ({ qemu: { ...HOST_QEMU, qemu_binary: "qemu" } }), /^qemu: expected a valid manifest \(qemu_binary: /],
+  ];
+
+  it.each(cases)("%s", async (_name, over, message) => {
+    const before = [...(await listTree(mgr.configDir)), ...(await listTree(join(wb, "system", "vms")))];
+    const err = await prepareBoot({ ...input("qsu-bad"), ...over() } as BootInput, env).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.name).toBe("InputError");
+    expect(err?.message).toMatch(message);
+    expect(err?.message.trim().split("\n")).toHaveLength(1);
+    const after = [...(await listTree(mgr.configDir)), ...(await listTree(join(wb, "system", "vms")))];
+    expect(after).toEqual(before);
+  });
+
+  it("through the flow engine: exit status 2, the sentence, nothing written", async () => {
+    const before = await listTree(mgr.configDir);
+    const res = await runFlowCli("f/qsu/boot", { vm: "qsu-bad", kernel, qemu: HOST_QEMU, closure, memory_mb: 0 }, env);
+    expect(res.exitCode).not.toBe(0);
+    expect(res.stderr).toMatch(/memory_mb: expected a whole number of MiB greater than 0, got 0\./);
+    expect(await listTree(mgr.configDir)).toEqual(before);
+  });
+});
