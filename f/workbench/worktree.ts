@@ -8,7 +8,7 @@
 // so), repairs what a crash left behind (a worktree whose admin directory is gone, a
 // stale index.lock, a leftover re-adoption directory), and syncs.
 
-import { mkdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { mkdir, realpath, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../common/errors.ts";
 import { workbenchLayout, type WorkbenchLayout } from "../common/layout.ts";
@@ -127,9 +127,22 @@ async function inspect(wt: string, bare: string): Promise<TreeState> {
   const admin = parseGitFile((await readText(dotgit)) ?? "");
   if (!admin) return { kind: "broken", why: "its .git file is unreadable" };
   const adminAbs = resolve(wt, admin);
-  if (!adminAbs.startsWith(join(bare, "worktrees") + "/")) return { kind: "broken", why: `it belongs to another repository (${adminAbs})` };
   if (!(await exists(join(adminAbs, "HEAD")))) return { kind: "broken", why: "its admin directory is gone" };
+  // git writes real paths; compare real paths so a symlink in SYSTEM_DIR is no mismatch.
+  const adminReal = await realpath(adminAbs);
+  if (!adminReal.startsWith(join(await realpath(bare), "worktrees") + "/")) return { kind: "broken", why: `it belongs to another repository (${adminAbs})` };
   return { kind: "ok", admin: adminAbs };
+}
+
+/** True when the admin directory's `gitdir` file points back at this worktree's .git. */
+async function linksBack(admin: string, wt: string): Promise<boolean> {
+  const back = (await readText(join(admin, "gitdir")))?.trim();
+  if (!back) return false;
+  try {
+    return (await realpath(resolve(admin, back))) === (await realpath(join(wt, ".git")));
+  } catch {
+    return false;
+  }
 }
 
 /** Remove git lock files a killed git left in a worktree's admin directory. */
@@ -195,8 +208,7 @@ async function sync(project: string, bare: string, bareLock: string, paths: Work
     action = "repaired";
   } else {
     await clearStaleGitLocks(state.admin, repaired);
-    const back = await readText(join(state.admin, "gitdir"));
-    if (back === null || resolve(back.trim()) !== join(paths.worktree, ".git")) {
+    if (!(await linksBack(state.admin, paths.worktree))) {
       await admin(() => git(gitArgv.worktreeRepair(bare, paths.worktree)).then(() => undefined));
       repaired.push("repaired the admin directory's link back to the worktree");
     }

@@ -5,7 +5,7 @@
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -296,6 +296,15 @@ describe("repairs on the next init", () => {
     expect(r!.action.bare).toBe("created");
     expect(readdirSync(join(wb, "system/bare")).filter((n) => n.startsWith("proj.git.broken-"))).toHaveLength(1);
     expect(g(bare, "rev-parse", "v2")).toBe(up.v2);
+  });
+
+  it("takes a Workbench reached through a symlink as it is: nothing to repair on a re-sync", async () => {
+    const link = join(tmp, "wb-repair-link");
+    symlinkSync(wb, link);
+    useWorkbench(link);
+    expect((await prepare("proj", "v1")).worktree).toBe(join(link, "workers/0/proj"));
+    const again = await prepare("proj", "v2");
+    expect(again).toMatchObject({ action: "synced", repaired: [], commit: up.v2 });
   });
 
   it("adds a worktree again when its directory was deleted while git had it locked", async () => {
