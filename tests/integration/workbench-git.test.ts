@@ -183,6 +183,9 @@ describe("init and fetch", () => {
     expect(g(bare, "count-objects", "-v")).toMatch(/^count: 0$/m);
     expect(g(bare, "count-objects", "-v")).toMatch(/^in-pack: 0$/m);
     expect(g(bare, "cat-file", "-t", up.v2)).toBe("commit");
+    // The mirror keeps unreachable objects a Bare's developer branch may still need.
+    expect(g(r!.mirror!, "config", "gc.pruneExpire")).toBe("never");
+    expect(JSON.parse(readFileSync(join(r!.mirror!, "kdevflow-mirror.json"), "utf8"))).toMatchObject({ url: up.url });
   });
 
   it("leaves the same state when run twice, and says nothing changed", async () => {
