@@ -27,7 +27,7 @@ function err(line: string): void {
 }
 
 function workspaceOf(cmd: { workspace?: string }): string {
-  const ws = resolve(cmd.workspace ?? process.env.KDEVFLOW_WORKSPACE ?? REPO_ROOT);
+  const ws = resolve(cmd.workspace ?? (process.env.KDEVFLOW_WORKSPACE || REPO_ROOT));
   if (!existsSync(ws) || !statSync(ws).isDirectory()) {
     throw new InputError(`workspace ${ws}`, "a folder holding a Windmill workspace (f/...)");
   }
@@ -107,6 +107,12 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// `kdevflow list | head -1`: a reader that went away is not an error.
+const isEpipe = (e: unknown) => (e as NodeJS.ErrnoException | null)?.code === "EPIPE";
+process.stdout.on("error", (e) => {
+  if (isEpipe(e)) process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+});
+
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   process.on(sig, () => {
     err(`kdevflow: ${sig}: stopping the running step`);
@@ -120,7 +126,9 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  if (isInputError(e)) {
+  if (isEpipe(e)) {
+    process.exitCode ??= 0;
+  } else if (isInputError(e)) {
     err(`kdevflow: ${(e as Error).message}`);
     process.exitCode = EXIT_BAD_INPUT;
   } else {

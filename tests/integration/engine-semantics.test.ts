@@ -280,8 +280,22 @@ describe("list, show, help", () => {
     expect(run.stdout).toContain("f/engine/nested");
   });
 
-  it.each([["--help"], ["run", "--help"], ["list", "--help"], ["show", "--help"], ["help", "run"]])("%s %s prints usage and exits 0", async (...args) => {
-    const run = await kdevflow(args.filter(Boolean) as string[]);
+  it("without --workspace, list and show read the repository's own flows", async () => {
+    const { REPO } = await import("./engine-helpers.ts");
+    const list = await kdevflow(["list"], { workspace: null, env: { KDEVFLOW_WORKSPACE: "" } });
+    expect(list.code, list.stderr).toBe(0);
+    const paths = list.stdout.trim().split("\n").filter(Boolean).map((l) => l.split(/\s+/)[0]!);
+    expect(paths.length).toBeGreaterThan(0);
+    for (const p of paths) {
+      expect(existsSync(join(REPO, `${p}__flow`, "flow.yaml")), p).toBe(true);
+      const show = await kdevflow(["show", p], { workspace: null, env: { KDEVFLOW_WORKSPACE: "" } });
+      expect(show.code, show.stderr).toBe(0);
+      expect(show.stdout.startsWith(p)).toBe(true);
+    }
+  });
+
+  it.each([{ args: ["--help"] }, { args: ["run", "--help"] }, { args: ["list", "--help"] }, { args: ["show", "--help"] }, { args: ["help", "run"] }])("$args prints usage and exits 0", async ({ args }) => {
+    const run = await kdevflow(args);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^Usage: |\nUsage:\n/);
   });
