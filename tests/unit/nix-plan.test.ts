@@ -108,6 +108,8 @@ describe("planClosure: bad input is one sentence naming the field", () => {
     ["source override with a bad package name", { source_overrides: [{ package: "Ltp!", url: "/srv/ltp" }] }, "source_overrides[0].package", /package name/],
     ["one package overridden twice", { source_overrides: [{ package: "ltp", url: "/a" }, { package: "ltp", url: "/b" }] }, "source_overrides[1].package", /once/],
     ["a relative library path", { nixos_flake: "path:vendor/nixos-flake" }, "nixos_flake", /^nixos_flake: expected an absolute path: flake reference/],
+    ["a library path relative to the working directory", { nixos_flake: "./nixos-flake" }, "nixos_flake", /^nixos_flake: expected an absolute path or a flake reference with a scheme/],
+    ["a library reference with a space", { nixos_flake: "path:/srv/my lib" }, "nixos_flake", /^nixos_flake: expected an absolute path or a flake reference with a scheme .*, without spaces/],
   ])("%s", (_name, extra, field, message) => {
     const err = inputError(() => plan(extra));
     expect(err.field).toBe(field);

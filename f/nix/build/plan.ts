@@ -222,7 +222,9 @@ export function checkSourceOverrides(given: readonly SourceOverrideInput[] | nul
 export function planClosure(inputs: ClosureInputs, env: Record<string, string | undefined> = process.env): ClosurePlan {
   const vm = checkName("vm", inputs.vm);
   const library = resolveFlake(inputs.nixos_flake, env);
-  if (/\s/.test(library)) throw new InputError("nixos_flake", "a flake reference without spaces", library);
+  if (/\s/.test(library) || !/^[a-z][a-z0-9+.-]*:/.test(library)) {
+    throw new InputError("nixos_flake", "an absolute path or a flake reference with a scheme (path:/..., git+https://...), without spaces", library);
+  }
   const profiles = pickFromCatalog("profiles", PROFILES, inputs.profiles, DEFAULT_PROFILES);
   const testSuites = pickFromCatalog("test_suites", TEST_SUITES, inputs.test_suites, TEST_SUITES);
   const shares = checkShares(inputs.shares);
