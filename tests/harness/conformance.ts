@@ -12,10 +12,10 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { basename, dirname, join, relative } from "node:path";
+import { basename, dirname, join, normalize, relative } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { initSync, parse_deno } from "windmill-parser-wasm-ts";
+import { builtinModules, createRequire } from "node:module";
+import { initSync, parse_deno, parse_ts_imports } from "windmill-parser-wasm-ts";
 import { parseDocument } from "yaml";
 
 const require = createRequire(import.meta.url);
@@ -367,6 +367,124 @@ export async function checkStepsHaveMetadata(ws: WorkspaceFiles): Promise<string
     }
     const meta = f.replace(/\.ts$/, ".script.yaml");
     if (parsed.hasMain && !ws.files.includes(meta)) problems.push(`${f}: has a main (a step) but no ${basename(meta)}`);
+  }
+  return problems;
+}
+
+/** The package an import names, or null for a relative, workspace or runtime import. */
+export function npmPackageOf(spec: string): string | null {
+  if (spec.startsWith(".") || spec.startsWith("/") || spec.startsWith("node:") || spec.startsWith("bun:") || spec === "bun") return null;
+  if (builtinModules.includes(spec.split("/")[0]!)) return null;
+  const parts = spec.split("/");
+  return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
+}
+
+/**
+ * Imports of every .ts under f/, as Windmill's parser reads them: relative imports carry
+ * the .ts extension, name a file that exists and stay inside f/ (nothing else is
+ * synced); absolute workspace imports (/f/...) name a file that exists; npm packages
+ * are runtime dependencies in package.json (the server installs those, not dev ones).
+ */
+export async function checkImports(ws: WorkspaceFiles, dependencies: readonly string[]): Promise<string[]> {
+  ensureWasm();
+  const problems: string[] = [];
+  for (const f of ws.files.filter((x) => x.endsWith(".ts"))) {
+    let imports: string[];
+    try {
+      imports = (JSON.parse(parse_ts_imports(await readFile(join(ws.root, f), "utf8"))) as { imports: string[] }).imports;
+    } catch (err) {
+      problems.push(`${f}: Windmill's parser cannot read its imports (${(err as Error).message})`);
+      continue;
+    }
+    for (const spec of imports) {
+      if (spec.startsWith(".") || spec.startsWith("/")) {
+        const target = spec.startsWith("/") ? normalize(spec.slice(1)) : normalize(join(dirname(f), spec));
+        if (!target.startsWith("f/")) {
+          problems.push(`${f}: imports ${spec}, outside f/ (Windmill syncs only f/)`);
+          continue;
+        }
+        if (!spec.endsWith(".ts")) {
+          problems.push(`${f}: imports ${spec} without the .ts extension`);
+          continue;
+        }
+        if (!ws.files.includes(target)) problems.push(`${f}: imports ${spec}, and ${target} does not exist`);
+        continue;
+      }
+      const pkg = npmPackageOf(spec);
+      if (pkg && !dependencies.includes(pkg)) problems.push(`${f}: imports ${spec}, and ${pkg} is not a dependency in package.json`);
+    }
+  }
+  return problems;
+}
+
+/** Identifiers read as `<object>.<name>` or `<object>["name"]` in a JavaScript expression. */
+export function namesRead(expr: string, object: string): string[] {
+  const out = new Set<string>();
+  const re = new RegExp(`\\b${object}(?:\\?\\.|\\.)([A-Za-z_$][\\w$]*)|\\b${object}\\[\\s*["'\`]([^"'\`]+)["'\`]\\s*\\]`, "g");
+  for (const m of expr.matchAll(re)) out.add((m[1] ?? m[2])!);
+  return [...out];
+}
+
+/** Every JavaScript expression in a flow, with where it sits. */
+function flowExpressions(flow: any): { where: string; expr: string }[] {
+  const out: { where: string; expr: string }[] = [];
+  for (const { where, module } of flowModules(flow)) {
+    for (const [k, t] of Object.entries((module?.value?.input_transforms as Record<string, any> | undefined) ?? {})) {
+      if (t?.type === "javascript" && typeof t.expr === "string") out.push({ where: `${where}: input_transforms.${k}`, expr: t.expr });
+    }
+    if (typeof module?.skip_if?.expr === "string") out.push({ where: `${where}: skip_if`, expr: module.skip_if.expr });
+    if (typeof module?.stop_after_if?.expr === "string") out.push({ where: `${where}: stop_after_if`, expr: module.stop_after_if.expr });
+    (module?.value?.branches as any[] | undefined)?.forEach((b, i) => {
+      if (typeof b?.expr === "string") out.push({ where: `${where}: branches[${i}].expr`, expr: b.expr });
+    });
+    if (typeof module?.value?.iterator?.expr === "string") out.push({ where: `${where}: iterator`, expr: module.value.iterator.expr });
+  }
+  return out;
+}
+
+/**
+ * The shape this project asks of a flow and what its expressions may read: summary,
+ * description, same_worker: true, a schema whose `order` and `required` name its
+ * properties; step ids unique; every `flow_input.X` an input of the form and every
+ * `results.Y` a step of the flow.
+ */
+export async function checkFlowShape(ws: WorkspaceFiles): Promise<string[]> {
+  const problems: string[] = [];
+  for (const f of ws.files.filter(isFlowFile)) {
+    const { value: flow } = await readYaml(join(ws.root, f));
+    for (const key of ["summary", "description"]) {
+      if (typeof flow?.[key] !== "string" || !flow[key].trim()) problems.push(`${f}: ${key}: expected a non-empty string, got ${show(flow?.[key])}`);
+    }
+    if (flow?.value?.same_worker !== true) problems.push(`${f}: value.same_worker: expected true (one shared folder per run), got ${show(flow?.value?.same_worker)}`);
+    const schema = flow?.schema;
+    if (!schema || typeof schema !== "object" || schema.type !== "object") {
+      problems.push(`${f}: schema: expected a JSON schema of type object`);
+      continue;
+    }
+    const props = Object.keys(schema.properties ?? {});
+    if (schema.order !== undefined) {
+      const order = Array.isArray(schema.order) ? (schema.order as string[]) : [];
+      if (order.length !== props.length || [...order].sort().join("\0") !== [...props].sort().join("\0")) {
+        problems.push(`${f}: schema.order: expected each property once (${props.join(", ")}), got ${show(schema.order)}`);
+      }
+    }
+    for (const r of (schema.required as string[] | undefined) ?? []) {
+      if (!props.includes(r)) problems.push(`${f}: schema.required: ${r} is not a property of the form`);
+    }
+    const ids = flowModules(flow).map((m) => m.module?.id as string);
+    const seen = new Set<string>();
+    for (const id of ids) {
+      if (seen.has(id)) problems.push(`${f}: step id ${id} is used twice`);
+      seen.add(id);
+    }
+    for (const { where, expr } of flowExpressions(flow)) {
+      for (const n of namesRead(expr, "flow_input")) {
+        if (!props.includes(n)) problems.push(`${f}: ${where}: reads flow_input.${n}, which is not an input of the form`);
+      }
+      for (const n of namesRead(expr, "results")) {
+        if (!seen.has(n)) problems.push(`${f}: ${where}: reads results.${n}, and no step has that id`);
+      }
+    }
   }
   return problems;
 }

@@ -8,6 +8,7 @@
 // (tests/fixtures/windmill-workspace) broken one way at a time, to prove that it fails
 // on that breakage: a check that cannot fail proves nothing.
 
+import { readFileSync } from "node:fs";
 import { cp, mkdtemp, readFile, rm, writeFile, mkdir, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -16,6 +17,8 @@ import { parseDocument } from "yaml";
 import { run } from "../../f/common/run.ts";
 import {
   checkFileNames,
+  checkFlowShape,
+  checkImports,
   checkFlowWiring,
   checkScheduleTargets,
   checkScriptSchemas,
@@ -29,9 +32,15 @@ const REPO = resolve(import.meta.dirname, "../..");
 const GOOD = join(REPO, "tests/fixtures/windmill-workspace");
 const WMILL = join(REPO, "node_modules/.bin/wmill");
 
+/** The runtime dependencies the server installs (package.json `dependencies`). */
+const DEPENDENCIES = Object.keys((JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies?: Record<string, string> }).dependencies ?? {});
+
 type Check = (ws: WorkspaceFiles) => Promise<string[]> | string[];
+const checkImportsAgainstPackageJson: Check = (ws) => checkImports(ws, DEPENDENCIES);
 const CHECKS: Record<string, Check> = {
   "windmill-yaml-validator": checkYamlValidator,
+  "flow shape and what its expressions read": checkFlowShape,
+  "imports (relative with .ts, inside f/, npm packages are dependencies)": checkImportsAgainstPackageJson,
   "flow wiring (!inline files, path scripts, input_transforms)": checkFlowWiring,
   "schedule and trigger targets": checkScheduleTargets,
   ".script.yaml schemas match main": checkScriptSchemas,
@@ -103,6 +112,57 @@ describe("the real workspace conforms", () => {
     expect(metas.length).toBeGreaterThan(0);
   });
 });
+
+describe("every module under f/ loads in both runtimes", () => {
+  // Steps run under Bun on the workers and are imported by vitest in tests.
+  it("imports cleanly in vitest (Node)", async () => {
+    const ws = await listWorkspace(REPO);
+    const failures: string[] = [];
+    for (const f of ws.files.filter((x) => x.endsWith(".ts"))) {
+      try {
+        await import(join(REPO, f));
+      } catch (err) {
+        failures.push(`${f}: ${(err as Error).message.split("\n")[0]}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("imports cleanly under Bun", async () => {
+    const ws = await listWorkspace(REPO);
+    const failures = await bunImportFailures(ws.files.filter((x) => x.endsWith(".ts")).map((f) => join(REPO, f)));
+    expect(failures.map((f) => f.replace(`${REPO}/`, ""))).toEqual([]);
+  });
+
+  it("(the Bun check reports a module that does not load)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kdevflow-bun-import-"));
+    temps.push(dir);
+    await writeFile(join(dir, "ok.ts"), "export const x = 1;\n");
+    await writeFile(join(dir, "broken.ts"), 'import { nothing } from "./missing.ts";\nexport const y = nothing;\n');
+    const failures = await bunImportFailures([join(dir, "ok.ts"), join(dir, "broken.ts")]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/broken\.ts: .*missing/);
+  });
+});
+
+/** Import each file in one Bun process; the files that failed, with the first line of their error. */
+async function bunImportFailures(files: string[]): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), "kdevflow-bun-import-"));
+  temps.push(dir);
+  const script = join(dir, "import-all.ts");
+  await writeFile(
+    script,
+    `const failures: string[] = [];
+for (const f of ${JSON.stringify(files)}) {
+  try { await import(f); } catch (err) { failures.push(f + ": " + String((err as Error).message).split("\\n")[0]); }
+}
+console.log(JSON.stringify(failures));
+process.exit(0);
+`,
+  );
+  const res = await run([join(REPO, "node_modules/.bin/bun"), script], { capture: true, quiet: true });
+  return JSON.parse(res.stdout.trim().split("\n").at(-1)!) as string[];
+}
 
 describe("a broken copy of the real workspace fails", () => {
   it("when a script a flow calls by path is removed", async () => {
@@ -248,6 +308,73 @@ const BREAKAGES: Breakage[] = [
     breakIt: (d) => edit(d, FLOW, "content: '!inline shout.ts'", "content: !inline shout.ts"),
     expect: /flow\.yaml: YAML: /,
   },
+  // flow shape
+  {
+    name: "a flow without same_worker",
+    check: checkFlowShape,
+    breakIt: (d) => edit(d, FLOW, "  same_worker: true\n", "  same_worker: false\n"),
+    expect: /flow\.yaml: value\.same_worker: expected true/,
+  },
+  {
+    name: "a flow without a summary",
+    check: checkFlowShape,
+    breakIt: (d) => edit(d, FLOW, "summary: Greet, then shout\n", ""),
+    expect: /flow\.yaml: summary: expected a non-empty string/,
+  },
+  {
+    name: "a form order that misses an input",
+    check: checkFlowShape,
+    breakIt: (d) => edit(d, FLOW, "  order:\n    - name\n    - loud\n", "  order:\n    - name\n"),
+    expect: /flow\.yaml: schema\.order: expected each property once/,
+  },
+  {
+    name: "a required input that is not in the form",
+    check: checkFlowShape,
+    breakIt: (d) => edit(d, FLOW, "  required:\n    - name\n", "  required:\n    - name\n    - nick\n"),
+    expect: /schema\.required: nick is not a property of the form/,
+  },
+  {
+    name: "two steps with one id",
+    check: checkFlowShape,
+    breakIt: (d) => edit(d, FLOW, "          - id: again\n", "          - id: greet\n"),
+    expect: /step id greet is used twice/,
+  },
+  {
+    name: "an expression reading a flow input that does not exist",
+    check: checkFlowShape,
+    breakIt: (d) => edit(d, FLOW, "expr: flow_input.loud === true", "expr: flow_input.shout === true"),
+    expect: /branches\[0\]\.expr: reads flow_input\.shout, which is not an input of the form/,
+  },
+  {
+    name: "an expression reading the result of a step that does not exist",
+    check: checkFlowShape,
+    breakIt: (d) => editYaml(d, FLOW, (f) => (f.value.modules[1].value.default[0].value.input_transforms.name.expr = "results.greeting.text")),
+    expect: /\(again\): input_transforms\.name: reads results\.greeting, and no step has that id/,
+  },
+  {
+    name: "a stop_after_if reading an unknown result",
+    check: checkFlowShape,
+    breakIt: (d) => editYaml(d, FLOW, (f) => (f.value.modules[0].stop_after_if = { expr: "results['nothing'] === 1", skip_if_stopped: false })),
+    expect: /\(greet\): stop_after_if: reads results\.nothing/,
+  },
+  // imports
+  ...(
+    [
+      ["a relative import without .ts", 'import { words } from "./words";\n', /greet\.ts: imports \.\/words without the \.ts extension/],
+      ["an import of a file that does not exist", 'import { words } from "./wordz.ts";\n', /imports \.\/wordz\.ts, and f\/demo\/wordz\.ts does not exist/],
+      ["an import from outside f/", 'import { x } from "../../cli/engine.ts";\n', /imports \.\.\/\.\.\/cli\/engine\.ts, outside f\/ \(Windmill syncs only f\/\)/],
+      ["an npm package that is not a runtime dependency", 'import { describe } from "vitest";\n', /imports vitest, and vitest is not a dependency in package\.json/],
+      ["a scoped npm package that is not a dependency", 'import TOML from "@iarna/tomlx";\n', /@iarna\/tomlx is not a dependency/],
+    ] as const
+  ).map(([name, line, re]) => ({
+    name: `imports: ${name}`,
+    check: checkImportsAgainstPackageJson,
+    breakIt: async (d: string) => {
+      const path = join(d, "f/demo/greet.ts");
+      await writeFile(path, line + (await readFile(path, "utf8")));
+    },
+    expect: re,
+  })),
   // schedules
   {
     name: "a schedule of a flow that does not exist",
