@@ -5,8 +5,8 @@
 // stdout carries only the flow result (JSON); progress, step logs and errors go to stderr.
 // Exit status: 0 success, 1 failed flow, 2 bad usage or bad input (nothing ran).
 
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { writeFileAtomic } from "../f/common/atomic.ts";
 import { InputError, isInputError } from "../f/common/errors.ts";
 import { parseArgs, parseInputJson, USAGE, type Command } from "./args.ts";
@@ -53,6 +53,22 @@ function readInputFile(name: string): Record<string, unknown> {
   return parseInputJson(text, name);
 }
 
+/** Refuse an --output the result could not be written to, before anything runs. */
+function checkOutputPath(name: string): string {
+  const path = isAbsolute(name) ? name : resolve(name);
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new InputError(`--output ${name}`, "a file path, but it is a folder");
+  }
+  let dir = dirname(path);
+  while (!existsSync(dir)) dir = dirname(dir); // the nearest folder that exists must be writable
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new InputError(`--output ${name}`, `a path in a folder you can write to (${dir} is not writable)`);
+  }
+  return path;
+}
+
 async function runCommand(cmd: Extract<Command, { kind: "run" }>): Promise<number> {
   const workspace = workspaceOf(cmd);
   const location = findFlow(workspace, cmd.flow);
@@ -60,7 +76,7 @@ async function runCommand(cmd: Extract<Command, { kind: "run" }>): Promise<numbe
   const base = cmd.input === undefined ? {} : readInputFile(cmd.input);
   const given = applySets(flow.schema, base, cmd.sets);
   const input = validateInputs(flow.schema, given);
-  const output = cmd.output === undefined ? undefined : isAbsolute(cmd.output) ? cmd.output : resolve(cmd.output);
+  const output = cmd.output === undefined ? undefined : checkOutputPath(cmd.output);
 
   const outcome = await runFlow({
     workspace,
@@ -80,7 +96,14 @@ async function runCommand(cmd: Extract<Command, { kind: "run" }>): Promise<numbe
     if (output) err(`kdevflow: ${cmd.output} not written (the flow failed)`);
     return outcome.inputError ? EXIT_BAD_INPUT : EXIT_FAILED;
   }
-  if (output) await writeFileAtomic(output, json);
+  if (output) {
+    try {
+      await writeFileAtomic(output, json);
+    } catch (e) {
+      err(`kdevflow: the flow succeeded but ${cmd.output} could not be written: ${(e as Error).message}`);
+      return EXIT_FAILED;
+    }
+  }
   return EXIT_OK;
 }
 

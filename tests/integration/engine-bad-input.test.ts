@@ -34,6 +34,7 @@ const cases: Array<[string, string[], RegExp]> = [
   ["an unknown command", ["frob"], /^command "frob": expected one of run, list, show, help\.$/],
   ["run without a flow", ["run"], /^kdevflow run: expected a flow path, e\.g\. f\/qemu\/build \(see kdevflow list\)\.$/],
   ["a flow path that escapes the workspace", ["run", "../etc/x"], /^flow "\.\.\/etc\/x": expected a flow path like f\/<folder>\/<name>\.$/],
+  ["--output that is a folder", ["run", "f/engine/nested", "--set", "name=a", "--output", "/tmp"], /^--output \/tmp: expected a file path, but it is a folder\.$/],
   ["show of an unknown flow", ["show", "f/engine/nope"], /^flow f\/engine\/nope: expected the path of a flow in the workspace/],
 ];
 
