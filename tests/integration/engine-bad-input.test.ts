@@ -75,6 +75,17 @@ describe("bad input exits 2 with one sentence and runs nothing", () => {
       expect(run.stderr.trim().split("\n")).toHaveLength(1);
       expect(run.stderr).toMatch(/f\/engine\/broken step second: expected an existing script f\/engine\/steps\/missing/);
       expect(run.ran).toEqual({});
+
+      // A flow.yaml that is not YAML: refused the same way; list still lists it.
+      mkdirSync(join(ws, "f/engine/garbled__flow"));
+      writeFileSync(join(ws, "f/engine/garbled__flow/flow.yaml"), "summary: x\nvalue:\n  modules: [\n");
+      const garbled = await kdevflow(["run", "f/engine/garbled"], { workspace: ws });
+      expect(garbled.code).toBe(2);
+      expect(garbled.stderr.trim()).toMatch(/^kdevflow: f\/engine\/garbled flow\.yaml: expected valid YAML \(.+\)\.$/);
+      expect(garbled.ran).toEqual({});
+      const list = await kdevflow(["list"], { workspace: ws });
+      expect(list.code).toBe(0);
+      expect(list.stdout).toMatch(/^f\/engine\/garbled +\(flow\.yaml is not valid YAML\)$/m);
     } finally {
       rmSync(ws, { recursive: true, force: true });
     }
