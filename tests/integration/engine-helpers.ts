@@ -25,6 +25,10 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** The runs' cache of main signatures, private to this test process (not ~/.cache). */
+export const CACHE_DIR = tempDir("kdevflow-test-cache-");
+process.on("exit", () => rmSync(CACHE_DIR, { recursive: true, force: true }));
+
 export function markersIn(dir: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const name of readdirSync(dir)) {
@@ -44,7 +48,7 @@ export function kdevflow(
   return new Promise((resolvePromise, reject) => {
     const child = spawn(LAUNCHER, [...args, ...ws], {
       cwd: opts.cwd ?? REPO,
-      env: { ...process.env, ENGINE_TEST_MARKERS: markers, ...opts.env },
+      env: { ...process.env, ENGINE_TEST_MARKERS: markers, KDEVFLOW_CACHE_DIR: CACHE_DIR, ...opts.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
