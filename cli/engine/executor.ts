@@ -182,6 +182,7 @@ export class FlowRun {
     this.sharedDir = join(this.runDir, "shared");
     if (this.sameWorker) await mkdir(this.sharedDir);
     log(`==> flow ${location.path}${flow.summary ? `: ${flow.summary}` : ""}`);
+    log(`    inputs: ${JSON.stringify(this.opts.input)}`);
     for (const w of unusedInputWarnings(flow, this.prepared)) log(`    warning: ${w}`);
     let outcome: Omit<FlowOutcome, "durationMs" | "steps">;
     try {
