@@ -7,14 +7,15 @@
 // conformance test computes it (tests/harness/conformance.ts). --write keeps the
 // summary, description, lock and kind, and every property's description, title and
 // other form settings; it creates the .script.yaml (with empty summary and description
-// to fill in) when there is none. Exit status: 0 when every file conforms (or was
-// written), 1 when one does not, 2 on bad usage.
+// to fill in) when there is none, and names what is left to fill in (a new argument's
+// description). Exit status: 0 when every file conforms (or was written), 1 when one
+// does not (a field without a description counts), 2 on bad usage.
 
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { parseDocument, stringify } from "yaml";
 import { writeFileAtomic } from "../f/common/atomic.ts";
-import { compareScriptSchema, parseMain, scriptSchemaFor } from "../tests/harness/conformance.ts";
+import { compareScriptSchema, parseMain, scriptSchemaFor, undescribed } from "../tests/harness/conformance.ts";
 
 const args = process.argv.slice(2);
 const write = args.includes("--write");
@@ -43,8 +44,11 @@ for (const file of files) {
     doc.set("schema", doc.createNode(schema));
     await writeFileAtomic(metaPath, doc.toString({ lineWidth: 100 }));
     console.log(`${metaPath}: ${problems.length ? `schema rewritten (${problems.length} difference(s) fixed)` : "schema already matched main; rewritten tidily"}`);
+    const todo = [...(doc.toJS()?.summary ? [] : ["summary"]), ...(doc.toJS()?.description ? [] : ["description"]), ...undescribed(schema).map((p) => p.split(":")[0]!)];
+    if (todo.length) console.log(`${metaPath}: fill in ${todo.join(", ")}`);
     continue;
   }
+  problems.push(...undescribed(current));
   if (problems.length) {
     failed = true;
     for (const p of problems) console.log(`${metaPath}: ${p}`);

@@ -131,6 +131,13 @@ export function compareScriptSchema(code: string, written: JsonSchema | undefine
   return problems;
 }
 
+/** Form fields without a description (the form shows it under the field). */
+export function undescribed(schema: JsonSchema | undefined): string[] {
+  return Object.entries((schema?.properties as Record<string, JsonSchema> | undefined) ?? {})
+    .filter(([, p]) => typeof p?.description !== "string" || !p.description.trim())
+    .map(([name]) => `schema.properties.${name}.description: every form field needs one (the form shows it under the field)`);
+}
+
 // ---------------------------------------------------------------------------------
 // The workspace tree
 
@@ -345,6 +352,7 @@ export async function checkScriptSchemas(ws: WorkspaceFiles): Promise<string[]> 
     }
     if (meta?.kind !== "script") problems.push(`${f}: kind: expected "script", got ${show(meta?.kind)}`);
     if (typeof meta?.lock !== "string") problems.push(`${f}: lock: expected a string ('' lets the server resolve), got ${show(meta?.lock)}`);
+    problems.push(...undescribed(meta?.schema).map((p) => `${f}: ${p}`));
     try {
       problems.push(...compareScriptSchema(await readFile(join(ws.root, code), "utf8"), meta?.schema).map((p) => `${f}: ${p}`));
     } catch (err) {
@@ -462,6 +470,7 @@ export async function checkFlowShape(ws: WorkspaceFiles): Promise<string[]> {
       continue;
     }
     const props = Object.keys(schema.properties ?? {});
+    problems.push(...undescribed(schema).map((p) => `${f}: ${p}`));
     if (schema.order !== undefined) {
       const order = Array.isArray(schema.order) ? (schema.order as string[]) : [];
       if (order.length !== props.length || [...order].sort().join("\0") !== [...props].sort().join("\0")) {

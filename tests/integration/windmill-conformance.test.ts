@@ -357,6 +357,18 @@ const BREAKAGES: Breakage[] = [
     breakIt: (d) => editYaml(d, FLOW, (f) => (f.value.modules[0].stop_after_if = { expr: "results['nothing'] === 1", skip_if_stopped: false })),
     expect: /\(greet\): stop_after_if: reads results\.nothing/,
   },
+  {
+    name: "a flow input without a description",
+    check: checkFlowShape,
+    breakIt: (d) => edit(d, FLOW, "      description: Shout the greeting.\n", ""),
+    expect: /flow\.yaml: schema\.properties\.loud\.description: every form field needs one/,
+  },
+  {
+    name: "a script field without a description",
+    check: checkScriptSchemas,
+    breakIt: (d) => edit(d, META, "      description: Who to greet.\n", ""),
+    expect: /greet\.script\.yaml: schema\.properties\.name\.description: every form field needs one/,
+  },
   // imports
   ...(
     [
@@ -461,7 +473,7 @@ describe("each check fails on a broken copy of the test workspace", () => {
     });
   }
 
-  it("a description-only change is not a schema problem (descriptions aside)", async () => {
+  it("a description-only change is not a schema problem (descriptions aside, as long as there is one)", async () => {
     const dir = await copyOf(GOOD);
     await edit(dir, META, "description: Who to greet.", "description: Whom to greet, reworded.");
     expect(await checkScriptSchemas(await listWorkspace(dir))).toEqual([]);
@@ -490,24 +502,39 @@ describe("scripts/script-schema.ts", () => {
     expect(check.exitCode).toBe(1);
     expect(check.stdout).toContain("main's argument colour is missing");
 
-    await run([BUN, TOOL, "--write", step], { quiet: true });
-    expect(await checkScriptSchemas(await listWorkspace(dir))).toEqual([]);
+    const written = await run([BUN, TOOL, "--write", step], { capture: true, quiet: true });
+    expect(written.stdout).toContain("greet.script.yaml: fill in schema.properties.colour.description");
+    // Only the new field's description is left to write.
+    expect(await checkScriptSchemas(await listWorkspace(dir))).toEqual([
+      `${META}: schema.properties.colour.description: every form field needs one (the form shows it under the field)`,
+    ]);
     const meta = parseDocument(await readFile(join(dir, META), "utf8")).toJS();
     expect(meta.summary).toBe("Greet someone");
     expect(meta.schema.properties.name.description).toBe("Who to greet.");
     expect(meta.schema.properties.colour).toEqual({ type: "string", originalType: "enum", enum: ["red", "blue"], default: "red", description: "" });
     expect(meta.schema.order[1]).toBe("colour");
 
+    const undescribedLeft = await run([BUN, TOOL, step], { capture: true, quiet: true, allowFailure: true });
+    expect(undescribedLeft.exitCode).toBe(1);
+    await edit(dir, META, '      description: ""', "      description: The colour.");
     const again = await run([BUN, TOOL, step], { capture: true, quiet: true, allowFailure: true });
     expect(again.exitCode, again.stdout).toBe(0);
+    expect(await checkScriptSchemas(await listWorkspace(dir))).toEqual([]);
   });
 
   it("--write creates the .script.yaml of a new step", async () => {
     const dir = await copyOf(GOOD);
     await put(dir, "f/demo/fresh.ts", "export async function main(path: string, count: number = 1) {\n  return { path, count };\n}\n");
-    await run([BUN, TOOL, "--write", join(dir, "f/demo/fresh.ts")], { quiet: true });
+    const res = await run([BUN, TOOL, "--write", join(dir, "f/demo/fresh.ts")], { capture: true, quiet: true });
+    expect(res.stdout).toContain("fresh.script.yaml: fill in summary, description, schema.properties.path.description, schema.properties.count.description");
     const ws = await listWorkspace(dir);
     expect(await checkStepsHaveMetadata(ws)).toEqual([]);
-    expect(await checkScriptSchemas(ws)).toEqual([]);
+    // The schema is right; what is left is prose for a person to write.
+    expect(await checkScriptSchemas(ws)).toEqual(
+      ["path", "count"].map((n) => `f/demo/fresh.script.yaml: schema.properties.${n}.description: every form field needs one (the form shows it under the field)`),
+    );
+    const meta = parseDocument(await readFile(join(dir, "f/demo/fresh.script.yaml"), "utf8")).toJS();
+    expect(meta).toMatchObject({ lock: "", kind: "script", schema: { order: ["path", "count"], required: ["path"] } });
+    expect(meta.schema.properties.count).toMatchObject({ type: "number", default: 1 });
   });
 });
