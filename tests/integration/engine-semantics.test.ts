@@ -188,6 +188,30 @@ describe("input transforms and arguments", () => {
   });
 });
 
+describe("results", () => {
+  it("an identity step passes previous_result on; main returning undefined gives null", async () => {
+    const run = await kdevflow(["run", "f/engine/misc"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toEqual({ pass: 1, nothing: null, previous: null });
+  });
+
+  it("an expression that throws fails its step, naming the input and the expression; exit 1", async () => {
+    const run = await kdevflow(["run", "f/engine/misc", "--set", "broken=true"]);
+    expect(run.code).toBe(1);
+    const { error } = resultOf(run) as { error: { step_id: string; message: string } };
+    expect(error.step_id).toBe("check");
+    expect(error.message).toMatch(/^input value: TypeError: .+ \(in expression `flow_input\.broken \? results\.nothing\.field/);
+    expect(run.ran).toEqual({ one: 1, nothing: 1 });
+  });
+
+  it("stop_after_if with an error_message fails the flow, and the failure module does not run", async () => {
+    const run = await kdevflow(["run", "f/engine/early_error"]);
+    expect(run.code).toBe(1);
+    expect(resultOf(run)).toBe("Flow early stop: nothing to do");
+    expect(run.ran).toEqual({ a: 1 });
+  });
+});
+
 describe("rawscript", () => {
   it("runs the !inline file beside flow.yaml, whose relative imports resolve", async () => {
     const run = await kdevflow(["run", "f/engine/inline", "--set", "who=maintainers"]);
@@ -257,8 +281,9 @@ describe("list, show, help", () => {
     const lines = run.stdout.trim().split("\n");
     expect(lines).toContain("f/engine/branch       branchone picks the first true branch, else the default");
     expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([
-      "f/engine/branch", "f/engine/failure", "f/engine/inline", "f/engine/input_error", "f/engine/nested",
-      "f/engine/retry", "f/engine/shared", "f/engine/skip", "f/engine/stop", "f/engine/timeout", "f/engine/transforms",
+      "f/engine/branch", "f/engine/early_error", "f/engine/failure", "f/engine/inline", "f/engine/input_error",
+      "f/engine/misc", "f/engine/nested", "f/engine/retry", "f/engine/shared", "f/engine/skip", "f/engine/stop",
+      "f/engine/timeout", "f/engine/transforms",
     ]);
   });
 
