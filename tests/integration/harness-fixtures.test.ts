@@ -4,9 +4,10 @@
 // changed source rebuilt, stable commit ids. The last tests check the real Linux and
 // QEMU fixtures every other integration test clones.
 
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { capture, run } from "../../f/common/run.ts";
@@ -98,8 +99,15 @@ describe("linuxUpstream from a linux-source tarball", () => {
     const leftover = join(root, ".linux-build-KILLED");
     await mkdir(join(leftover, "repo.git"), { recursive: true });
     await writeFile(join(leftover, "repo.git", "HEAD"), "half written\n");
-    vi.spyOn(console, "log").mockImplementation(() => {});
+    // The killed builder's lock is still there, naming a process that is gone.
+    const child = spawn("true");
+    await new Promise((r) => child.on("exit", r));
+    await writeFile(join(root, "linux.lock"), JSON.stringify({ pid: child.pid, host: hostname(), since: "2020-01-01T00:00:00.000Z", what: "x" }));
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
     const fixture = await linuxUpstream();
+    expect(lines).toContain(`fixtures: lock: taking over the stale lock on the linux fixture repository (pid ${child.pid} is gone)`);
+    expect(lines).toContain("fixtures: removing the leftovers of an interrupted build: .linux-build-KILLED");
     expect(existsSync(leftover)).toBe(false);
     expect(await git(fixture.dir, "cat-file", "-t", "v6.1.7")).toBe("tag");
   });
