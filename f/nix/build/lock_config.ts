@@ -27,8 +27,7 @@ export async function main(config_dir: string, nixos_flake: string = "", update_
     const pin = before === null ? null : libraryPin(before);
     const current = await libraryNarHash(library);
     const decision = decideLock(pin, current, libraryDir(library), update_lock);
-    console.log(`lock_config: ${decision.note}`);
-    if (decision.stale) console.warn(`lock_config: ${decision.note}`);
+    (decision.stale ? console.warn : console.log)(`lock_config: ${decision.note}`);
 
     const argv = decision.action === "update" ? nixArgv(updateInputArgs(await nixVersion(), flakeRef, LIBRARY_INPUT)) : nixArgv(["flake", "lock", flakeRef]);
     await run(argv);
