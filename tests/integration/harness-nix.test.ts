@@ -1,0 +1,29 @@
+// The offline Nix configuration tests and CI use (tests/harness/nix.ts), as Debian's
+// Nix reads it: no substituters, no sandbox, no build users, an empty local flake
+// registry, flakes on.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { capture } from "../../f/common/run.ts";
+import { offlineNixConf, setupNixEnv, TEST_DEVSHELL_FLAKE } from "../harness/nix.ts";
+
+describe("setupNixEnv", () => {
+  it("points NIX_CONF_DIR at a configuration Nix reads as offline", async () => {
+    const env = await setupNixEnv();
+    expect(process.env.NIX_CONF_DIR).toBe(env.NIX_CONF_DIR);
+    const conf = JSON.parse(await capture(["nix", "show-config", "--json"], { env })) as Record<string, { value: unknown }>;
+    expect(conf.substituters!.value).toEqual([]);
+    expect(conf.sandbox!.value).toBe(false);
+    expect(conf["build-users-group"]!.value).toBe("");
+    const registry = conf["flake-registry"]!.value as string;
+    expect(registry).toBe(join(env.NIX_CONF_DIR!, "registry.json"));
+    expect(JSON.parse(await readFile(registry, "utf8"))).toEqual({ flakes: [], version: 2 });
+    // Flakes work without --extra-experimental-features.
+    expect(await capture(["nix", "eval", "--raw", `${TEST_DEVSHELL_FLAKE}#devShells.x86_64-linux.build.name`], { env })).toBe("kdevflow-test-build-shell");
+  });
+
+  it("offlineNixConf names the registry it is given", () => {
+    expect(offlineNixConf("/x/registry.json")).toContain("flake-registry = /x/registry.json\n");
+  });
+});
