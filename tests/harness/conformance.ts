@@ -498,6 +498,43 @@ export async function checkFlowShape(ws: WorkspaceFiles): Promise<string[]> {
   return problems;
 }
 
+/** Every folder (f/<folder>) has its folder.meta.yaml with summary, display_name, owners and extra_perms. */
+export async function checkFolders(ws: WorkspaceFiles): Promise<string[]> {
+  const problems: string[] = [];
+  const folders = [...new Set(ws.files.filter((f) => f.split("/").length > 2).map((f) => f.split("/")[1]!))];
+  for (const folder of folders) {
+    const meta = `f/${folder}/folder.meta.yaml`;
+    if (!ws.files.includes(meta)) {
+      problems.push(`f/${folder}: no folder.meta.yaml (wmill sync push creates the folder from it)`);
+      continue;
+    }
+    const { value, problems: yamlProblems } = await readYaml(join(ws.root, meta));
+    problems.push(...yamlProblems.map((p) => `${meta}: ${p}`));
+    if (typeof value?.summary !== "string") problems.push(`${meta}: summary: expected a string, got ${show(value?.summary)}`);
+    if (typeof value?.display_name !== "string") problems.push(`${meta}: display_name: expected a string, got ${show(value?.display_name)}`);
+    if (!Array.isArray(value?.owners)) problems.push(`${meta}: owners: expected a list, got ${show(value?.owners)}`);
+    if (!value?.extra_perms || typeof value.extra_perms !== "object" || Array.isArray(value.extra_perms)) {
+      problems.push(`${meta}: extra_perms: expected a mapping, got ${show(value?.extra_perms)}`);
+    }
+  }
+  return problems;
+}
+
+/** wmill.yaml selects what this workspace is written for: __flow folders, Bun, f/**, schedules. */
+export async function checkWmillYaml(root: string): Promise<string[]> {
+  const path = join(root, "wmill.yaml");
+  if (!existsSync(path)) return ["wmill.yaml: missing (run every wmill command from the folder holding it)"];
+  const { value: w, problems } = await readYaml(path);
+  const want: [string, unknown][] = [
+    ["nonDottedPaths", true],
+    ["defaultTs", "bun"],
+    ["includeSchedules", true],
+  ];
+  for (const [k, v] of want) if (w?.[k] !== v) problems.push(`wmill.yaml: ${k}: expected ${show(v)}, got ${show(w?.[k])}`);
+  if (!Array.isArray(w?.includes) || !w.includes.includes("f/**")) problems.push(`wmill.yaml: includes: expected to hold "f/**", got ${show(w?.includes)}`);
+  return problems;
+}
+
 /** Compound suffixes Windmill gives meaning to; the rest of the name must hold no dot. */
 const KNOWN_SUFFIXES = [
   /\.script\.ya?ml$/,

@@ -17,6 +17,8 @@ import { parseDocument } from "yaml";
 import { run } from "../../f/common/run.ts";
 import {
   checkFileNames,
+  checkFolders,
+  checkWmillYaml,
   checkFlowShape,
   checkImports,
   checkFlowWiring,
@@ -46,6 +48,8 @@ const CHECKS: Record<string, Check> = {
   ".script.yaml schemas match main": checkScriptSchemas,
   "steps have .script.yaml": checkStepsHaveMetadata,
   "file names": checkFileNames,
+  "folders have folder.meta.yaml": checkFolders,
+  "wmill.yaml": (ws) => checkWmillYaml(ws.root),
 };
 
 async function wmillLint(cwd: string): Promise<{ exitCode: number; output: string }> {
@@ -368,6 +372,25 @@ const BREAKAGES: Breakage[] = [
     check: checkScriptSchemas,
     breakIt: (d) => edit(d, META, "      description: Who to greet.\n", ""),
     expect: /greet\.script\.yaml: schema\.properties\.name\.description: every form field needs one/,
+  },
+  // folders and wmill.yaml
+  {
+    name: "a folder without folder.meta.yaml",
+    check: checkFolders,
+    breakIt: (d) => put(d, "f/other/step.ts", "export const x = 1;\n"),
+    expect: /^f\/other: no folder\.meta\.yaml/,
+  },
+  {
+    name: "a folder.meta.yaml without owners",
+    check: checkFolders,
+    breakIt: (d) => edit(d, "f/demo/folder.meta.yaml", "owners: []\n", ""),
+    expect: /folder\.meta\.yaml: owners: expected a list/,
+  },
+  {
+    name: "wmill.yaml without nonDottedPaths",
+    check: (ws) => checkWmillYaml(ws.root),
+    breakIt: (d) => edit(d, "wmill.yaml", "nonDottedPaths: true", "nonDottedPaths: false"),
+    expect: /wmill\.yaml: nonDottedPaths: expected true, got false/,
   },
   // imports
   ...(
