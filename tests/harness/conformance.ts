@@ -269,6 +269,80 @@ async function stepTarget(ws: WorkspaceFiles, flowDir: string, v: any): Promise<
   return null;
 }
 
+// windmill-yaml-validator accepts unknown keys silently, so a typo (`input_transform`,
+// `stop_afer_if`, `sameworker`) passes it and wmill lint and is then ignored by the
+// server: the step runs without its inputs, the flow never stops early. The walk below
+// reads the same JSON schemas the validator ships and reports every key a schema with
+// declared properties does not know.
+
+type SchemaNode = Record<string, any>;
+
+function validatorSchemas(): { openflow: Record<string, SchemaNode>; schedule: SchemaNode; trigger: (kind: string) => SchemaNode } {
+  const base = dirname(require.resolve("windmill-yaml-validator"));
+  const load = (rel: string) => JSON.parse(readFileSync(join(base, rel), "utf8")) as SchemaNode;
+  return {
+    openflow: load("gen/openflow.json").components.schemas,
+    schedule: load("gen/schedule.json"),
+    trigger: (kind) => load(`gen/triggers/${kind}.json`),
+  };
+}
+
+/** Keys of `value` that its schema (resolving $ref, discriminated oneOf, allOf) does not declare. */
+export function unknownKeys(value: unknown, schema: SchemaNode | undefined, defs: Record<string, SchemaNode>, at = ""): string[] {
+  if (!schema || value === null || typeof value !== "object") return [];
+  if (typeof schema.$ref === "string") return unknownKeys(value, defs[schema.$ref.split("/").pop()!], defs, at);
+  if (Array.isArray(schema.oneOf) || Array.isArray(schema.anyOf)) {
+    const branches = (schema.oneOf ?? schema.anyOf) as SchemaNode[];
+    const prop = schema.discriminator?.propertyName as string | undefined;
+    if (!prop) return [];
+    const tag = (value as Record<string, unknown>)[prop];
+    const branch = branches.find((b) => {
+      const r = typeof b.$ref === "string" ? defs[b.$ref.split("/").pop()!] : b;
+      const p = r?.properties?.[prop];
+      return p?.const === tag || (Array.isArray(p?.enum) && p.enum.includes(tag));
+    });
+    return branch ? unknownKeys(value, branch, defs, at) : []; // an unknown tag is the validator's to report
+  }
+  if (Array.isArray(value)) return schema.items ? value.flatMap((v, i) => unknownKeys(v, schema.items, defs, `${at}[${i}]`)) : [];
+  let props: Record<string, SchemaNode> | undefined = schema.properties;
+  if (Array.isArray(schema.allOf)) {
+    props = { ...(props ?? {}) };
+    for (const part of schema.allOf as SchemaNode[]) {
+      const r = typeof part.$ref === "string" ? defs[part.$ref.split("/").pop()!] : part;
+      Object.assign(props, r?.properties ?? {});
+    }
+  }
+  const extra = schema.additionalProperties;
+  if (!props) {
+    return extra && typeof extra === "object"
+      ? Object.entries(value).flatMap(([k, v]) => unknownKeys(v, extra, defs, at ? `${at}.${k}` : k))
+      : [];
+  }
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    const here = at ? `${at}.${k}` : k;
+    if (props[k]) out.push(...unknownKeys(v, props[k], defs, here));
+    else if (extra && typeof extra === "object") out.push(...unknownKeys(v, extra, defs, here));
+    else if (extra !== true) out.push(here);
+  }
+  return out;
+}
+
+/** Every key in a flow, schedule or trigger file is one Windmill's schema knows. */
+export async function checkUnknownKeys(ws: WorkspaceFiles): Promise<string[]> {
+  const { getValidationTargetFromFilename } = require("windmill-yaml-validator") as typeof import("windmill-yaml-validator");
+  const schemas = validatorSchemas();
+  const problems: string[] = [];
+  for (const f of validatedYamlFiles(ws)) {
+    const target = getValidationTargetFromFilename(f);
+    if (!target) continue;
+    const { value } = await readYaml(join(ws.root, f));
+    const root = target.type === "flow" ? schemas.openflow.OpenFlow : target.type === "schedule" ? schemas.schedule : schemas.trigger(target.triggerKind);
+    for (const key of unknownKeys(value, root, schemas.openflow)) problems.push(`${f}: ${key}: not a key Windmill knows (a typo is silently ignored)`);
+  }
+  return problems;
+}
+
 /**
  * Flow wiring: every `!inline` file and every `path:` script or flow exists, every
  * input_transforms key is an argument of the target's main, and every required argument

@@ -16,6 +16,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { run } from "../../f/common/run.ts";
 import {
+  checkUnknownKeys,
   checkFileNames,
   checkFolders,
   checkWmillYaml,
@@ -41,6 +42,7 @@ type Check = (ws: WorkspaceFiles) => Promise<string[]> | string[];
 const checkImportsAgainstPackageJson: Check = (ws) => checkImports(ws, DEPENDENCIES);
 const CHECKS: Record<string, Check> = {
   "windmill-yaml-validator": checkYamlValidator,
+  "no keys Windmill does not know (the validator lets them pass)": checkUnknownKeys,
   "flow shape and what its expressions read": checkFlowShape,
   "imports (relative with .ts, inside f/, npm packages are dependencies)": checkImportsAgainstPackageJson,
   "flow wiring (!inline files, path scripts, input_transforms)": checkFlowWiring,
@@ -251,6 +253,18 @@ const BREAKAGES: Breakage[] = [
     breakIt: (d) => put(d, "f/demo/hook.http_trigger.yaml", "script_path: f/demo/hello\nis_flow: true\nroute_path: hello\n"),
     expect: /hook\.http_trigger\.yaml: .*http_method/,
   },
+  // unknown keys (the validator accepts them)
+  ...(
+    [
+      ["input_transform for input_transforms", (d: string) => edit(d, FLOW, "        input_transforms:\n          name:\n            type: javascript\n            expr: flow_input.name", "        input_transform:\n          name:\n            type: javascript\n            expr: flow_input.name"), /value\.modules\[0\]\.value\.input_transform: not a key Windmill knows/],
+      ["a misspelt stop_after_if", (d: string) => editYaml(d, FLOW, (f) => (f.value.modules[0].stop_afer_if = { expr: "true" })), /value\.modules\[0\]\.stop_afer_if: not a key/],
+      ["sameworker", (d: string) => edit(d, FLOW, "  same_worker: true\n", "  same_worker: true\n  sameworker: true\n"), /value\.sameworker: not a key/],
+      ["a typo deep in a branch's default step", (d: string) => editYaml(d, FLOW, (f) => (f.value.modules[1].value.default[0].value.input_transforms.name.exp = "x")), /value\.modules\[1\]\.value\.default\[0\]\.value\.input_transforms\.name\.exp: not a key/],
+      ["a misspelt retry setting", (d: string) => editYaml(d, FLOW, (f) => (f.value.modules[0].retry = { constant: { attempts: 2, secnds: 1 } })), /value\.modules\[0\]\.retry\.constant\.secnds: not a key/],
+      ["a typo in a failure module", (d: string) => editYaml(d, FLOW, (f) => (f.value.failure_module.value.langauge = "bun")), /value\.failure_module\.value\.langauge: not a key/],
+      ["a misspelt schedule key", (d: string) => edit(d, "f/demo/nightly.schedule.yaml", "is_flow: true\n", "is_flow: true\nno_flow_overlaps: true\n"), /nightly\.schedule\.yaml: no_flow_overlaps: not a key/],
+    ] as const
+  ).map(([name, breakIt, re]) => ({ name: `unknown keys: ${name}`, check: checkUnknownKeys, breakIt, expect: re })),
   // wiring
   {
     name: "a missing !inline file inside a branch",
@@ -500,6 +514,17 @@ describe("each check fails on a broken copy of the test workspace", () => {
     const dir = await copyOf(GOOD);
     await edit(dir, META, "description: Who to greet.", "description: Whom to greet, reworded.");
     expect(await checkScriptSchemas(await listWorkspace(dir))).toEqual([]);
+  });
+
+  it("(why the unknown-key check exists: the validator and wmill lint let a misspelt stop_after_if or transform key through)", async () => {
+    const dir = await copyOf(GOOD);
+    await editYaml(dir, FLOW, (f) => {
+      f.value.modules[0].stop_afer_if = { expr: "true" };
+      f.value.modules[1].value.default[0].value.input_transforms.name.exp = "x";
+    });
+    expect(await checkYamlValidator(await listWorkspace(dir))).toEqual([]);
+    expect((await wmillLint(dir)).exitCode).toBe(0);
+    expect(await checkUnknownKeys(await listWorkspace(dir))).not.toEqual([]);
   });
 
   it("wmill lint exits non-zero on a flow with a module of an unknown type", async () => {
