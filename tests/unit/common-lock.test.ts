@@ -55,9 +55,12 @@ describe("withLock", () => {
     await writeFile(journal, "");
     const lockModule = resolve(import.meta.dirname, "../../f/common/lock.ts");
     const script = `
-      import { appendFileSync } from "node:fs";
+      import { appendFileSync, existsSync, writeFileSync } from "node:fs";
       import { withLock } from ${JSON.stringify(lockModule)};
-      const [path, journal, name] = process.argv.slice(2);
+      const [path, journal, name, other] = process.argv.slice(2);
+      // Both processes ask for the lock at the same moment, however slowly each started.
+      writeFileSync(journal + ".ready-" + name, "");
+      while (!existsSync(journal + ".ready-" + other)) await new Promise((r) => setTimeout(r, 5));
       await withLock(path, { what: "the journal", pollMs: 20 }, async () => {
         appendFileSync(journal, name + " start\\n");
         await new Promise((r) => setTimeout(r, 300));
@@ -67,8 +70,8 @@ describe("withLock", () => {
     await writeFile(scriptPath, script);
     const bun = resolve(import.meta.dirname, "../../node_modules/.bin/bun");
     const [a, b] = await Promise.all([
-      run([bun, scriptPath, path, journal, "A"], { capture: true, quiet: true }),
-      run([bun, scriptPath, path, journal, "B"], { capture: true, quiet: true }),
+      run([bun, scriptPath, path, journal, "A", "B"], { capture: true, quiet: true, timeoutMs: 60_000 }),
+      run([bun, scriptPath, path, journal, "B", "A"], { capture: true, quiet: true, timeoutMs: 60_000 }),
     ]);
     const lines = (await readFile(journal, "utf8")).trim().split("\n");
     expect(lines).toHaveLength(4);

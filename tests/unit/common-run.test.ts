@@ -171,12 +171,11 @@ describe("run", () => {
 
   it("kills a command that runs past its timeout and says so", async () => {
     silence();
-    const started = Date.now();
     const err = (await run(["sleep", "30"], { timeoutMs: 300 }).catch((e: unknown) => e)) as CommandError;
     expect(err).toBeInstanceOf(CommandError);
     expect(err.timedOut).toBe(true);
+    expect(err.exitCode).toBeNull(); // killed, not exited
     expect(err.message).toMatch(/^command timed out: sleep 30/);
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it("a program that does not exist is a CommandError saying so, not a crash", async () => {
