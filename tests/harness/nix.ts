@@ -3,9 +3,9 @@
 // spends seconds trying to download the registry). nixTestEnv() writes the config
 // once into a folder and returns the environment that selects it.
 
-import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { writeFileAtomic } from "../../f/common/atomic.ts";
 
 export const TEST_DEVSHELL_FLAKE = `path:${resolve(import.meta.dirname, "../fixtures/devshell-flake")}`;
 
@@ -21,18 +21,25 @@ export function offlineNixConf(registryPath: string): string {
   ].join("\n");
 }
 
-let ready: Promise<Record<string, string>> | undefined;
+const ready = new Map<string, Promise<Record<string, string>>>();
 
-/** Environment for running nix offline; also exported into process.env by setupNixEnv. */
+/**
+ * Environment for running nix offline; also exported into process.env by setupNixEnv.
+ * The files are written atomically: test processes running at the same time share the
+ * folder, and a nix reading a half-written nix.conf would go online.
+ */
 export function nixTestEnv(dir: string = process.env.KDEVFLOW_TEST_NIX_CONF_DIR || join(tmpdir(), "kdevflow-nix-conf")): Promise<Record<string, string>> {
-  ready ??= (async () => {
-    await mkdir(dir, { recursive: true });
-    const registry = join(dir, "registry.json");
-    await writeFile(registry, JSON.stringify({ flakes: [], version: 2 }));
-    await writeFile(join(dir, "nix.conf"), offlineNixConf(registry));
-    return { NIX_CONF_DIR: dir };
-  })();
-  return ready;
+  let env = ready.get(dir);
+  if (!env) {
+    env = (async () => {
+      const registry = join(dir, "registry.json");
+      await writeFileAtomic(registry, JSON.stringify({ flakes: [], version: 2 }));
+      await writeFileAtomic(join(dir, "nix.conf"), offlineNixConf(registry));
+      return { NIX_CONF_DIR: dir };
+    })();
+    ready.set(dir, env);
+  }
+  return env;
 }
 
 /** Put the offline Nix configuration into this process's environment. */

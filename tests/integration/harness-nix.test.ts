@@ -2,11 +2,12 @@
 // Nix reads it: no substituters, no sandbox, no build users, an empty local flake
 // registry, flakes on.
 
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { capture } from "../../f/common/run.ts";
-import { offlineNixConf, setupNixEnv, TEST_DEVSHELL_FLAKE } from "../harness/nix.ts";
+import { nixTestEnv, offlineNixConf, setupNixEnv, TEST_DEVSHELL_FLAKE } from "../harness/nix.ts";
 
 describe("setupNixEnv", () => {
   it("points NIX_CONF_DIR at a configuration Nix reads as offline", async () => {
@@ -25,5 +26,20 @@ describe("setupNixEnv", () => {
 
   it("offlineNixConf names the registry it is given", () => {
     expect(offlineNixConf("/x/registry.json")).toContain("flake-registry = /x/registry.json\n");
+  });
+});
+
+describe("nixTestEnv", () => {
+  it("writes a configuration per folder it is given", async () => {
+    const a = await mkdtemp(join(tmpdir(), "kdevflow-nixconf-a-"));
+    const b = await mkdtemp(join(tmpdir(), "kdevflow-nixconf-b-"));
+    try {
+      expect(await nixTestEnv(a)).toEqual({ NIX_CONF_DIR: a });
+      expect(await nixTestEnv(b)).toEqual({ NIX_CONF_DIR: b });
+      expect(await readFile(join(b, "nix.conf"), "utf8")).toContain(`flake-registry = ${join(b, "registry.json")}`);
+    } finally {
+      await rm(a, { recursive: true, force: true });
+      await rm(b, { recursive: true, force: true });
+    }
   });
 });
