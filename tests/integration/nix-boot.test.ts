@@ -1,0 +1,123 @@
+// A real boot of the test library's closure: QEMU (TCG) with an external kernel, the
+// closure's initrd, /nix/store and /lib/modules over virtiofs (Debian's C virtiofsd), and
+// one user share. It proves the closure f/nix/build returns is bootable, the way the boot
+// flow will boot it.
+//
+// It needs a kernel with VIRTIO_PCI, VIRTIO_FS, FUSE_FS, TMPFS, DEVTMPFS, BLK_DEV_INITRD,
+// RD_GZIP, BINFMT_SCRIPT, SERIAL_8250_CONSOLE and ACPI built in: set KDEVFLOW_TEST_BZIMAGE
+// to its bzImage (for example one f/kernel/build made with the imageless preset). Without
+// it the test is skipped and says so.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
+import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
+import { main as renderConfig } from "../../f/nix/build/render_config.ts";
+import { setupNixEnv } from "../harness/nix.ts";
+
+const BZIMAGE = process.env.KDEVFLOW_TEST_BZIMAGE ?? "";
+const VIRTIOFSD = "/usr/lib/qemu/virtiofsd";
+const FIXTURE = resolve(import.meta.dirname, "../fixtures/nixos-flake");
+const ENV_KEYS = ["KDEVFLOW_WORKBENCH", "KDEVFLOW_NIXOS_FLAKE", "SYSTEM_DIR", "WORKERS_DIR", "WORKER_INDEX"] as const;
+
+/** The release a bzImage reports (`uname -r`): the first word of its version string. */
+function bzImageRelease(image: Buffer): string {
+  if (image.toString("latin1", 0x202, 0x206) !== "HdrS") throw new Error("not a bzImage (no HdrS boot header)");
+  const at = image.readUInt16LE(0x20e) + 0x200;
+  const end = image.indexOf(0, at);
+  return image.toString("latin1", at, end).split(" ")[0]!;
+}
+
+function startVirtiofsd(socket: string, source: string): ChildProcess {
+  return spawn(VIRTIOFSD, [`--socket-path=${socket}`, "-o", `source=${source}`, "-o", "cache=auto"], { stdio: "ignore" });
+}
+
+async function waitFor(path: string, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!existsSync(path)) {
+    if (Date.now() > until) throw new Error(`${path} did not appear`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let root: string;
+let savedEnv: Record<string, string | undefined>;
+
+beforeAll(async () => {
+  await setupNixEnv();
+  root = mkdtempSync(join(tmpdir(), "kdevflow-nix-boot-"));
+  savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  for (const k of ENV_KEYS) delete process.env[k];
+  process.env.KDEVFLOW_WORKBENCH = join(root, "wb");
+});
+
+afterAll(() => {
+  for (const k of ENV_KEYS) {
+    if (savedEnv[k] === undefined) delete process.env[k];
+    else process.env[k] = savedEnv[k];
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("booting the closure", () => {
+  it.skipIf(!BZIMAGE)(`boots it with the kernel in KDEVFLOW_TEST_BZIMAGE${BZIMAGE ? "" : " (not set: skipped)"}`, async () => {
+    const release = bzImageRelease(readFileSync(BZIMAGE));
+    const modules = join(root, "modules");
+    mkdirSync(join(modules, release, "kernel"), { recursive: true });
+    writeFileSync(join(modules, release, "modules.dep"), "");
+    const shared = join(root, "shared");
+    mkdirSync(shared);
+
+    const rendered = await renderConfig("guest", `path:${FIXTURE}`, ["devel"], [], [{ source: shared, target: "/mnt/shared", tag: "shared" }], [], "guest-1");
+    await lockConfig(rendered.config_dir, rendered.nixos_flake, false);
+    const closure = await buildClosure(rendered.config_dir);
+
+    const sockets = { store: join(root, "store.sock"), modules: join(root, "modules.sock"), shared: join(root, "shared.sock") };
+    const daemons = [
+      startVirtiofsd(sockets.store, "/nix/store"),
+      startVirtiofsd(sockets.modules, modules),
+      startVirtiofsd(sockets.shared, shared),
+    ];
+    try {
+      for (const s of Object.values(sockets)) await waitFor(s, 5000);
+      const devices = Object.entries(sockets).flatMap(([tag, path], i) => [
+        "-chardev",
+        `socket,id=fs${i},path=${path}`,
+        "-device",
+        `vhost-user-fs-pci,chardev=fs${i},tag=${tag}`,
+      ]);
+      const qemu = spawn(
+        "qemu-system-x86_64",
+        [
+          ...["-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio"],
+          ...["-object", "memory-backend-memfd,id=mem,size=256M,share=on", "-numa", "node,memdev=mem"],
+          ...devices,
+          ...["-kernel", BZIMAGE, "-initrd", closure.initrd, "-append", [...closure.kernel_params, `init=${closure.init}`].join(" ")],
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let console_ = "";
+      qemu.stdout!.on("data", (d) => (console_ += d));
+      qemu.stderr!.on("data", (d) => (console_ += d));
+      const code = await new Promise<number | null>((done) => {
+        const timer = setTimeout(() => qemu.kill("SIGKILL"), 120_000);
+        qemu.on("close", (c) => {
+          clearTimeout(timer);
+          done(c);
+        });
+      });
+      expect(console_).toContain("kdevflow-initrd: /lib/modules mounted from the virtiofs tag 'modules'");
+      expect(console_).toContain(`KDEVFLOW-GUEST-UP release=${release} hostname=guest-1`);
+      expect(console_).toMatch(new RegExp(`KDEVFLOW-GUEST-MODULES begin /lib/modules/${release.replace(/[.+]/g, "\\$&")}\\r?\\n.*kernel.*modules\\.dep.*\\r?\\nKDEVFLOW-GUEST-MODULES end`));
+      expect(console_).toContain("KDEVFLOW-GUEST-SHARE tag=shared target=/mnt/shared");
+      expect(console_).toContain("KDEVFLOW-GUEST-DONE");
+      expect(console_).toContain("reboot: Power down");
+      expect(code, console_.slice(-3000)).toBe(0);
+    } finally {
+      for (const d of daemons) d.kill();
+    }
+  });
+});
