@@ -157,6 +157,22 @@ describe("the flow renders, locks and builds with the test library", () => {
   });
 });
 
+describe("concurrent runs on one VM", () => {
+  it("serialise on the config lock: both succeed and the directory holds one run's files, whole", async () => {
+    const runs = await Promise.all([
+      runSteps({ vm: "race", hostname: "race-a", profiles: ["devel"], test_suites: [] }),
+      runSteps({ vm: "race", hostname: "race-b", profiles: ["devel"], test_suites: [] }),
+    ]);
+    const dir = runs[0].rendered.config_dir;
+    const text = readFileSync(join(dir, "default.nix"), "utf8");
+    const host = /networking\.hostName = "(race-[ab])";/.exec(text)![1];
+    const result = JSON.parse(readFileSync(join(dir, "result.json"), "utf8"));
+    expect(configJson(result.toplevel).hostName).toBe(host);
+    for (const r of runs) expect(existsSync(r.built.init)).toBe(true);
+    expect(readdirSync(join(dir, "..")).filter((n) => n.startsWith("race") && n !== "race")).toEqual([]);
+  });
+});
+
 describe("a changed library and update_lock", () => {
   it("keeps building the pinned library and says so; update_lock re-pins and builds the new one", async () => {
     const lib = copyLibrary("library-changes");
