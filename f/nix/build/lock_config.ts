@@ -25,7 +25,12 @@ export async function main(config_dir: string, nixos_flake: string = "", update_
   return withLock(configLockPath(dir), { what: `the NixOS config in ${dir}` }, async () => {
     const before = await readFile(lockPath, "utf8").catch(() => null);
     const pin = before === null ? null : libraryPin(before);
-    const current = await libraryNarHash(library);
+    // The stale-pin check must not stop the lock: when the library cannot be hashed
+    // (not there, not readable), nix flake lock below reports the real problem.
+    const current = await libraryNarHash(library).catch((err: Error) => {
+      console.warn(`lock_config: cannot check the library pin against ${library}: ${err.message.split("\n")[0]}`);
+      return null;
+    });
     const decision = decideLock(pin, current, libraryDir(library), update_lock);
     (decision.stale ? console.warn : console.log)(`lock_config: ${decision.note}`);
 
