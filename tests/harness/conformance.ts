@@ -375,6 +375,17 @@ export async function checkFlowWiring(ws: WorkspaceFiles): Promise<string[]> {
       const { known, required } = targetInputs(target);
       for (const k of given) if (!known.includes(k)) problems.push(`${f}: ${where}: input_transforms.${k} is not an argument of ${target.what} (it has ${known.join(", ") || "none"})`);
       for (const r of required) if (!given.includes(r)) problems.push(`${f}: ${where}: ${target.what} requires ${r}, and input_transforms does not give it`);
+      const props = targetProperties(target);
+      for (const [k, t] of Object.entries((v.input_transforms as Record<string, any> | undefined) ?? {})) {
+        if (t?.type !== "static") continue;
+        const bad = valueMisfit(props[k], t.value);
+        if (bad) problems.push(`${f}: ${where}: input_transforms.${k}: the static value does not fit ${target.what}'s ${k}: ${bad}`);
+      }
+    }
+    // The form's own defaults fit its fields.
+    for (const [k, prop] of Object.entries((flow?.schema?.properties as Record<string, JsonSchema> | undefined) ?? {})) {
+      const bad = valueMisfit(prop, prop?.default);
+      if (bad) problems.push(`${f}: schema.properties.${k}.default: ${bad}`);
     }
   }
   return problems;
@@ -401,8 +412,50 @@ export async function checkScheduleTargets(ws: WorkspaceFiles): Promise<string[]
     const { known, required } = targetInputs(target);
     for (const k of given) if (!known.includes(k)) problems.push(`${f}: args.${k} is not an input of ${target.what} (it has ${known.join(", ") || "none"})`);
     for (const r of required) if (!given.includes(r)) problems.push(`${f}: ${target.what} requires ${r}, and args does not give it`);
+    const props = targetProperties(target);
+    for (const [k, value] of Object.entries((doc?.args as Record<string, unknown> | undefined) ?? {})) {
+      const bad = valueMisfit(props[k], value);
+      if (bad) problems.push(`${f}: args.${k}: does not fit ${target.what}'s ${k}: ${bad}`);
+    }
   }
   return problems;
+}
+
+/** The form property of each input of a target: inferred from main, or the sub-flow's schema. */
+function targetProperties(target: StepTarget): Record<string, JsonSchema> {
+  if (target.args) {
+    return Object.fromEntries(
+      target.args.map((a) => {
+        const prop: JsonSchema = { description: "", type: "" };
+        argSigToJsonSchemaType(a.typ, prop);
+        return [a.name, prop];
+      }),
+    );
+  }
+  return (target.flowSchema?.properties as Record<string, JsonSchema> | undefined) ?? {};
+}
+
+/** Why a literal value does not fit a form property (type, enum, array items), or null when it fits. */
+export function valueMisfit(prop: JsonSchema | undefined, value: unknown): string | null {
+  if (!prop || value === null || value === undefined) return null;
+  const kind = Array.isArray(value) ? "array" : typeof value;
+  const want = prop.type as string | undefined;
+  const fits =
+    !want ||
+    want === "object" ||
+    (want === "string" && kind === "string") ||
+    ((want === "number" || want === "integer") && kind === "number" && (want === "number" || Number.isInteger(value))) ||
+    (want === "boolean" && kind === "boolean") ||
+    (want === "array" && kind === "array");
+  if (!fits) return `expected ${want}, got ${show(value)}`;
+  if (Array.isArray(prop.enum) && !prop.enum.includes(value)) return `expected one of ${show(prop.enum)}, got ${show(value)}`;
+  if (want === "array" && Array.isArray(value) && prop.items) {
+    for (const item of value) {
+      const bad = valueMisfit(prop.items as JsonSchema, item);
+      if (bad) return `an item: ${bad}`;
+    }
+  }
+  return null;
 }
 
 function targetInputs(target: StepTarget): { known: string[]; required: string[] } {

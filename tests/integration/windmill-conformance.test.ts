@@ -424,7 +424,37 @@ const BREAKAGES: Breakage[] = [
     },
     expect: re,
   })),
+  {
+    name: "a static value outside the target's choices",
+    check: checkFlowWiring,
+    breakIt: (d) => edit(d, FLOW, "            type: static\n            value: glad", "            type: static\n            value: angry"),
+    expect: /\(greet\): input_transforms\.mood: the static value does not fit f\/demo\/greet's mood: expected one of \["calm","glad"\], got "angry"/,
+  },
+  {
+    name: "a static value of the wrong type",
+    check: checkFlowWiring,
+    breakIt: (d) => editYaml(d, FLOW, (f) => (f.value.modules[0].value.input_transforms.times = { type: "static", value: "twice" })),
+    expect: /input_transforms\.times: the static value does not fit f\/demo\/greet's times: expected number, got "twice"/,
+  },
+  {
+    name: "a static list with an item outside the choices",
+    check: checkFlowWiring,
+    breakIt: (d) => editYaml(d, FLOW, (f) => (f.value.modules[0].value.input_transforms.tags = { type: "static", value: ["a", "z"] })),
+    expect: /input_transforms\.tags: .*an item: expected one of \["a","b"\], got "z"/,
+  },
+  {
+    name: "a flow form default of the wrong type",
+    check: checkFlowWiring,
+    breakIt: (d) => edit(d, FLOW, "      default: false\n", "      default: \"no\"\n"),
+    expect: /flow\.yaml: schema\.properties\.loud\.default: expected boolean, got "no"/,
+  },
   // schedules
+  {
+    name: "a schedule argument of the wrong type",
+    check: checkScheduleTargets,
+    breakIt: (d) => edit(d, "f/demo/nightly.schedule.yaml", "  name: night\n", "  name: 42\n"),
+    expect: /nightly\.schedule\.yaml: args\.name: does not fit f\/demo\/hello's name: expected string, got 42/,
+  },
   {
     name: "a schedule of a flow that does not exist",
     check: checkScheduleTargets,

@@ -3,7 +3,7 @@
 // the schema Windmill infers from a main signature.
 
 import { describe, expect, it } from "vitest";
-import { compareScriptSchema, flowModules, inferScriptSchema, inlineRefs, namesRead, npmPackageOf, scriptSchemaFor } from "../harness/conformance.ts";
+import { compareScriptSchema, flowModules, inferScriptSchema, inlineRefs, namesRead, npmPackageOf, scriptSchemaFor, valueMisfit } from "../harness/conformance.ts";
 
 describe("namesRead", () => {
   it.each<[string, string, string[]]>([
@@ -97,5 +97,27 @@ describe("schema inference", () => {
     expect(parseMain("export function helper() {}").hasMain).toBe(false);
     expect(parseMain("export async function main() {}").hasMain).toBe(true);
     expect(() => parseMain("export async function main( {")).toThrow(/cannot read/);
+  });
+});
+
+describe("valueMisfit", () => {
+  const enumProp = { type: "string", enum: ["gcc", "clang"] };
+  it.each<[object | undefined, unknown, string | null]>([
+    [{ type: "string" }, "x", null],
+    [{ type: "string" }, 3, "expected string, got 3"],
+    [{ type: "number" }, 2.5, null],
+    [{ type: "integer" }, 2.5, "expected integer, got 2.5"],
+    [{ type: "integer" }, 2, null],
+    [{ type: "boolean" }, "true", 'expected boolean, got "true"'],
+    [enumProp, "clang", null],
+    [enumProp, "icc", 'expected one of ["gcc","clang"], got "icc"'],
+    [{ type: "array", items: { type: "string", enum: ["a"] } }, ["a", "a"], null],
+    [{ type: "array", items: { type: "string", enum: ["a"] } }, ["b"], 'an item: expected one of ["a"], got "b"'],
+    [{ type: "array" }, "a", 'expected array, got "a"'],
+    [{ type: "object" }, { any: 1 }, null],
+    [{ type: "string" }, null, null],
+    [undefined, 5, null],
+  ])("%j with %j", (prop, value, want) => {
+    expect(valueMisfit(prop as Record<string, unknown> | undefined, value)).toBe(want);
   });
 });
