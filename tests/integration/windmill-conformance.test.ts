@@ -1,31 +1,34 @@
 // Windmill conformance of the real workspace (whatever f/ holds today): every flow,
-// schedule and trigger passes windmill-yaml-validator, `wmill lint` passes, every
-// !inline file and path: script exists, every .script.yaml schema is what Windmill infers
-// from main, every input_transforms key is an argument and every required argument is
-// given, every step has its metadata, and no name holds a stray dot.
+// schedule and trigger passes windmill-yaml-validator and holds no key Windmill does not
+// know, `wmill lint` passes, every !inline file and path: script exists, every
+// .script.yaml schema is what Windmill infers from main, every input_transforms key is an
+// argument (and static values fit it) and every required argument is given, expressions
+// read only inputs and steps that exist, imports stay inside f/ and name runtime
+// dependencies, every step has its metadata, every folder its folder.meta.yaml, no name
+// holds a stray dot, and every module loads under Bun and vitest.
 //
 // Each check is also run over a small conforming workspace
 // (tests/fixtures/windmill-workspace) broken one way at a time, to prove that it fails
 // on that breakage: a check that cannot fail proves nothing.
 
 import { readFileSync } from "node:fs";
-import { cp, mkdtemp, readFile, rm, writeFile, mkdir, unlink } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseDocument } from "yaml";
+import { parseDocument, stringify } from "yaml";
 import { run } from "../../f/common/run.ts";
 import {
-  checkUnknownKeys,
   checkFileNames,
-  checkFolders,
-  checkWmillYaml,
   checkFlowShape,
-  checkImports,
   checkFlowWiring,
+  checkFolders,
+  checkImports,
   checkScheduleTargets,
   checkScriptSchemas,
   checkStepsHaveMetadata,
+  checkUnknownKeys,
+  checkWmillYaml,
   checkYamlValidator,
   listWorkspace,
   type WorkspaceFiles,
@@ -86,7 +89,6 @@ async function editYaml(dir: string, file: string, change: (doc: any) => void): 
   const path = join(dir, file);
   const doc = parseDocument(await readFile(path, "utf8")).toJS();
   change(doc);
-  const { stringify } = await import("yaml");
   await writeFile(path, stringify(doc));
 }
 
