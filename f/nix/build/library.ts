@@ -1,6 +1,6 @@
 // Where the nixos-flake library is and what it holds right now: its template and its
-// NAR hash. A `path:` library is read straight from its directory (fast: the flow runs
-// on every build); any other flake reference is fetched once with `nix flake metadata`.
+// NAR hash. A `path:` library's template is read straight from its directory; for any
+// other flake reference, from the store copy `nix flake metadata` names.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -27,13 +27,13 @@ async function metadata(ref: string): Promise<Metadata> {
   return { path: data.path, narHash: data.locked?.narHash ?? null };
 }
 
-/** The library's current NAR hash, the value a fresh flake.lock would pin. */
+/**
+ * The library's current NAR hash: the value a fresh flake.lock would pin. Asked of the
+ * fetcher itself (`nix flake metadata`), so it matches what `nix flake lock` records on
+ * any Nix version, whatever the fetcher copies or leaves out.
+ */
 export async function libraryNarHash(ref: string): Promise<string | null> {
-  const dir = libraryDir(ref);
-  if (dir === null) return (await metadata(ref)).narHash;
-  // `nix hash path` gives the SRI sha256 of the directory's NAR: what the path:
-  // fetcher records as narHash.
-  return capture(nixArgv(["hash", "path", dir]));
+  return (await metadata(ref)).narHash;
 }
 
 /** The text of the library's templates/imageless/flake.nix. */
