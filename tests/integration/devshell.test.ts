@@ -4,12 +4,13 @@
 // verbatim and its exit status comes back; the shell's derivation path is a store .drv
 // that stays put for the same shell and changes when the shell changes.
 
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { devshellArgv, devshellDrvPath, devshellSpec, runInDevshell, type DevshellSpec } from "../../f/common/devshell/nix_develop.ts";
 import { CommandError, quoteArg, run } from "../../f/common/run.ts";
+import { checkFlowWiring, checkScriptSchemas, checkYamlValidator, listWorkspace } from "../harness/conformance.ts";
 import { setupNixEnv, TEST_DEVSHELL_FLAKE } from "../harness/nix.ts";
 
 const FLAKE_DIR = TEST_DEVSHELL_FLAKE.replace(/^path:/, "");
@@ -118,5 +119,94 @@ describe("devshellDrvPath", () => {
     await cp(FLAKE_DIR, empty, { recursive: true });
     await writeFile(join(empty, "flake.nix"), "{ outputs = { self }: { }; }\n");
     await expect(devshellDrvPath({ flake: `path:${empty}`, options: {} })).rejects.toBeInstanceOf(CommandError);
+  });
+});
+
+describe("a step that runs a command inside nix develop", () => {
+  const REPO = resolve(import.meta.dirname, "../..");
+
+  it("works through the local engine, as a Windmill worker would run it", async () => {
+    // A one-step workspace beside the real f/common: the step asks the dev shell for its
+    // environment and reports its own.
+    const ws = join(tmp, "workspace");
+    await cp(join(REPO, "f/common"), join(ws, "f/common"), { recursive: true });
+    await cp(join(REPO, "wmill.yaml"), join(ws, "wmill.yaml"));
+    await symlink(join(REPO, "node_modules"), join(ws, "node_modules"));
+    await mkdir(join(ws, "f/dev/shell__flow"), { recursive: true });
+    await writeFile(join(ws, "f/dev/folder.meta.yaml"), "summary: dev shell test\ndisplay_name: dev\nowners: []\nextra_perms: {}\n");
+    await writeFile(
+      join(ws, "f/dev/in_shell.ts"),
+      [
+        'import { devshellSpec, runInDevshell } from "../common/devshell/nix_develop.ts";',
+        "",
+        'export async function main(nixos_flake: string = "") {',
+        '  const res = await runInDevshell(devshellSpec(nixos_flake), ["sh", "-c", \'echo "devshell=${KDEVFLOW_TEST_DEVSHELL:-unset}"\'], { capture: true });',
+        '  return { inside: res.stdout.trim(), outside: process.env.KDEVFLOW_TEST_DEVSHELL ?? "unset" };',
+        "}",
+        "",
+      ].join("\n"),
+    );
+    await writeFile(
+      join(ws, "f/dev/in_shell.script.yaml"),
+      [
+        "summary: Print the dev shell's marker",
+        "description: Runs sh inside nix develop <flake>#build.",
+        'lock: ""',
+        "kind: script",
+        "schema:",
+        "  $schema: https://json-schema.org/draft/2020-12/schema",
+        "  type: object",
+        "  properties:",
+        "    nixos_flake:",
+        "      type: string",
+        "      originalType: string",
+        '      default: ""',
+        "      description: The flake holding the build shell.",
+        "  required: []",
+        "",
+      ].join("\n"),
+    );
+    await writeFile(
+      join(ws, "f/dev/shell__flow/flow.yaml"),
+      [
+        "summary: Run a command in the build dev shell",
+        "description: One step that runs sh inside nix develop.",
+        "value:",
+        "  modules:",
+        "    - id: in_shell",
+        "      value:",
+        "        type: script",
+        "        path: f/dev/in_shell",
+        "        input_transforms:",
+        "          nixos_flake:",
+        "            type: javascript",
+        "            expr: flow_input.nixos_flake",
+        "  same_worker: true",
+        "schema:",
+        "  $schema: https://json-schema.org/draft/2020-12/schema",
+        "  type: object",
+        "  properties:",
+        "    nixos_flake:",
+        "      type: string",
+        "      description: The flake holding the build shell.",
+        "  required:",
+        "    - nixos_flake",
+        "",
+      ].join("\n"),
+    );
+    // It is a workspace Windmill would take.
+    const files = await listWorkspace(ws);
+    expect([...(await checkYamlValidator(files)), ...(await checkFlowWiring(files)), ...(await checkScriptSchemas(files))]).toEqual([]);
+
+    const res = await run([join(REPO, "kdevflow"), "run", "f/dev/shell", "--workspace", ws, "--set", `nixos_flake=${TEST_DEVSHELL_FLAKE}`], {
+      capture: true,
+      quiet: true,
+      allowFailure: true,
+      cwd: REPO,
+    });
+    expect(res.exitCode, `${res.stdout}\n${res.stderr}`).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual({ inside: "devshell=1", outside: "unset" });
+    // The step printed the nix develop command it ran.
+    expect(`${res.stdout}${res.stderr}`).toContain("develop");
   });
 });
