@@ -372,7 +372,14 @@ export async function qemuUpstream(): Promise<UpstreamFixture> {
     const dl = join(tmp, "download");
     await mkdir(dl);
     say("downloading and unpacking Debian's QEMU source (apt-get source qemu)");
-    await run(["apt-get", "source", "--only-source", "qemu"], { cwd: dl });
+    const source = () => run(["apt-get", "source", "--only-source", "qemu"], { cwd: dl });
+    await source().catch(async (err: unknown) => {
+      // The deb-src entry may predate the package lists (a cleaned image): refresh once.
+      if (process.getuid?.() !== 0) throw err;
+      say("apt-get source failed; refreshing the package lists and trying again");
+      await run(["apt-get", "update", "-o", "DPkg::Lock::Timeout=600"]);
+      await source();
+    });
     const unpacked = (await readdir(dl, { withFileTypes: true })).find((d) => d.isDirectory() && d.name.startsWith("qemu-"));
     if (!unpacked) throw new Error(`apt-get source qemu left no qemu-* directory in ${dl}`);
     const work = join(dl, unpacked.name);
