@@ -580,7 +580,7 @@ function flowExpressions(flow: any): { where: string; expr: string }[] {
 /**
  * The shape this project asks of a flow and what its expressions may read: summary,
  * description, same_worker: true, a schema whose `order` and `required` name its
- * properties; step ids unique; every `flow_input.X` an input of the form and every
+ * properties; inline steps in Bun; step ids unique; every `flow_input.X` an input of the form and every
  * `results.Y` a step of the flow.
  */
 export async function checkFlowShape(ws: WorkspaceFiles): Promise<string[]> {
@@ -606,6 +606,11 @@ export async function checkFlowShape(ws: WorkspaceFiles): Promise<string[]> {
     }
     for (const r of (schema.required as string[] | undefined) ?? []) {
       if (!props.includes(r)) problems.push(`${f}: schema.required: ${r} is not a property of the form`);
+    }
+    for (const { where, module } of flowModules(flow)) {
+      if (module?.value?.type === "rawscript" && module.value.language !== "bun") {
+        problems.push(`${f}: ${where}: language: expected "bun" (the runtime this workspace's steps are written for), got ${show(module.value.language)}`);
+      }
     }
     const ids = flowModules(flow).map((m) => m.module?.id as string);
     const seen = new Set<string>();

@@ -354,6 +354,12 @@ const BREAKAGES: Breakage[] = [
     expect: /schema\.required: nick is not a property of the form/,
   },
   {
+    name: "an inline step in another language than Bun",
+    check: checkFlowShape,
+    breakIt: (d) => editYaml(d, FLOW, (f) => (f.value.failure_module.value.language = "deno")),
+    expect: /failure_module\[0\] \(failure\): language: expected "bun"/,
+  },
+  {
     name: "two steps with one id",
     check: checkFlowShape,
     breakIt: (d) => edit(d, FLOW, "          - id: again\n", "          - id: greet\n"),
