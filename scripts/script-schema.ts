@@ -2,6 +2,7 @@
 //
 //   bun scripts/script-schema.ts f/qemu/build/configure.ts ...          show problems and the schema
 //   bun scripts/script-schema.ts --write f/qemu/build/configure.ts ...  rewrite the schema in place
+//   bun scripts/script-schema.ts [--write] --all                         every step under f/
 //
 // The schema comes from windmill-parser-wasm-ts and windmill-utils-internal, as the
 // conformance test computes it (tests/harness/conformance.ts). --write keeps the
@@ -15,14 +16,24 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { parseDocument, stringify } from "yaml";
 import { writeFileAtomic } from "../f/common/atomic.ts";
-import { compareScriptSchema, parseMain, scriptSchemaFor, undescribed } from "../tests/harness/conformance.ts";
+import { join, relative, resolve } from "node:path";
+import { compareScriptSchema, listWorkspace, parseMain, scriptSchemaFor, undescribed } from "../tests/harness/conformance.ts";
 
 const args = process.argv.slice(2);
 const write = args.includes("--write");
-const files = args.filter((a) => a !== "--write");
-if (!files.length || files.some((f) => f.startsWith("-") || !f.endsWith(".ts"))) {
-  console.error("usage: bun scripts/script-schema.ts [--write] STEP.ts...");
+const all = args.includes("--all");
+let files = args.filter((a) => a !== "--write" && a !== "--all");
+if ((!files.length && !all) || (files.length && all) || files.some((f) => f.startsWith("-") || !f.endsWith(".ts"))) {
+  console.error("usage: bun scripts/script-schema.ts [--write] STEP.ts...\n       bun scripts/script-schema.ts [--write] --all    (every step under f/)");
   process.exit(2);
+}
+if (all) {
+  const root = resolve(import.meta.dirname, "..");
+  const ws = await listWorkspace(root);
+  files = [];
+  for (const f of ws.files.filter((x) => x.endsWith(".ts") && !x.includes("__flow/"))) {
+    if (parseMain(await readFile(join(root, f), "utf8")).hasMain) files.push(relative(process.cwd(), join(root, f)));
+  }
 }
 
 let failed = false;

@@ -624,3 +624,12 @@ describe("scripts/script-schema.ts", () => {
     expect(meta.schema.properties.count).toMatchObject({ type: "number", default: 1 });
   });
 });
+
+describe("scripts/script-schema.ts --all", () => {
+  it("checks every step under the real f/ and finds them all matching", async () => {
+    const res = await run([join(REPO, "node_modules/.bin/bun"), join(REPO, "scripts/script-schema.ts"), "--all"], { capture: true, quiet: true, allowFailure: true, cwd: REPO });
+    expect(res.exitCode, res.stdout).toBe(0);
+    const metas = (await listWorkspace(REPO)).files.filter((f) => f.endsWith(".script.yaml"));
+    expect(res.stdout.trim().split("\n").sort()).toEqual(metas.map((m) => `${m}: matches main`).sort());
+  });
+});
