@@ -15,10 +15,11 @@ import { devshellSpec } from "../../f/common/devshell/nix_develop.ts";
 import { workbenchLayout } from "../../f/common/layout.ts";
 import { QemuManifest } from "../../f/common/manifest.ts";
 import { nixArgv, nixSystem } from "../../f/common/nix.ts";
-import { capture } from "../../f/common/run.ts";
+import { capture, run as run0 } from "../../f/common/run.ts";
 import { nameBuild, type NameInputs } from "../../f/qemu/build/naming.ts";
 import { nixPackagePlan } from "../../f/qemu/build/nix_plan.ts";
-import { fixturesRoot, qemuUpstream, type UpstreamFixture } from "../harness/fixtures.ts";
+import { qemuUpstream, type UpstreamFixture } from "../harness/fixtures.ts";
+import { BOOT_MARKER, makeInitramfs, testCcacheDir, testKernel } from "../harness/kernel.ts";
 import { setupNixEnv } from "../harness/nix.ts";
 import { kdevflow, type CliRun } from "./engine-helpers.ts";
 
@@ -58,7 +59,7 @@ beforeAll(async () => {
     SYSTEM_DIR: join(wb, "system"),
     WORKERS_DIR: join(wb, "workers"),
     WORKER_INDEX: "0",
-    KDEVFLOW_CCACHE_DIR: process.env.KDEVFLOW_CCACHE_DIR || join(fixturesRoot(), "..", "ccache"),
+    KDEVFLOW_CCACHE_DIR: testCcacheDir(),
     KDEVFLOW_NIXOS_FLAKE: FLAKE,
   };
   const init = await run("f/workbench/init", { sources: [{ name: "qemu", url: fixture.url, refresh_minutes: 360 }] });
@@ -80,7 +81,7 @@ describe("bad input fails in one sentence before anything is built", () => {
   it("a ref that is not in the Bare names the close ones", async () => {
     const r = await run("f/qemu/build", { qemu_ref: "v7.2.99" });
     expect(r.code).toBe(2);
-    expect(failure(r)).toMatch(/ref: expected a tag, branch, mirror\/<branch> or commit id in the qemu Bare; close: .*v7\.2\.22/);
+    expect(failure(r)).toMatch(/ref: expected a tag, branch, mirror\/<branch> or commit id in the qemu Bare.*v7\.2\.22.*, got "v7\.2\.99"\./);
     expect(existsSync(worktree())).toBe(false);
   });
 
@@ -173,6 +174,29 @@ describe("the make method", () => {
     }
   }, 120_000);
 
+  it("boots the test kernel to its marker", async () => {
+    const kernel = await testKernel();
+    const scratch = await mkdtemp(join(tmpdir(), "kdevflow-qemu-kernel-"));
+    try {
+      const initrd = join(scratch, "initrd.gz");
+      await makeInitramfs(initrd);
+      const res = await run0(
+        [
+          first.qemu_binary,
+          ...first.firmware_dirs.flatMap((d) => ["-L", d]),
+          "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot",
+          "-kernel", kernel.image, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet",
+        ],
+        { capture: true, quiet: true, allowFailure: true, timeoutMs: 180_000 },
+      );
+      const text = `${res.stdout}${res.stderr}`;
+      expect(text, text.slice(-2000)).toContain(BOOT_MARKER);
+      expect(text).toContain(`KDEVFLOW-UNAME=${kernel.kernelrelease}`);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }, 1_800_000);
+
   it("the same inputs again reuse the published build without configure, compile or install", async () => {
     const r = await run("f/qemu/build", { qemu_ref: fixture.tag });
     const again = ok(r);
@@ -212,6 +236,29 @@ describe("the make method", () => {
     for (const other of changed) expect(other).not.toBe(first.identity);
     expect(new Set(changed).size).toBe(3);
   }, 120_000);
+
+  it("a warning turned into an error says so and suggests --disable-werror or a newer qemu_ref", async () => {
+    // A developer branch in the Bare (refs/heads/* is theirs) with one new warning.
+    const bare = join(wb, "system", "bare", "qemu.git");
+    const scratch = await mkdtemp(join(tmpdir(), "kdevflow-qemu-werror-"));
+    try {
+      const clone = join(scratch, "qemu");
+      const git = (...a: string[]) => capture(["git", "-C", clone, ...a], { env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t.invalid" } });
+      await capture(["git", "clone", "--quiet", "--shared", "--no-checkout", bare, clone]);
+      await git("checkout", "--quiet", fixture.tag);
+      const file = join(clone, "util", "cutils.c");
+      await writeFile(file, `${readFileSync(file, "utf8")}\nint kdevflow_werror_demo(void);\nint kdevflow_werror_demo(void)\n{\n    int unused;\n    return 0;\n}\n`);
+      await git("commit", "--quiet", "-am", "Add a warning");
+      await git("push", "--quiet", bare, "HEAD:refs/heads/werror-demo");
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+    const r = await run("f/qemu/build", { qemu_ref: "werror-demo" });
+    expect(r.code).toBe(1);
+    const err = failure(r);
+    expect(err).toMatch(/\[-Werror=unused-variable\]/);
+    expect(err).toMatch(/the QEMU build of werror-demo failed on a compiler warning turned into an error \(-Werror\), .* Pass configure_args: --disable-werror, or build a newer qemu_ref\./);
+  }, 1_800_000);
 });
 
 describe("the Nix-package method", () => {
