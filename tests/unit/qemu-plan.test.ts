@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isInputError } from "../../f/common/errors.ts";
+import { QemuManifest } from "../../f/common/manifest.ts";
 import { buildIdentity } from "../../f/common/pipeline/identity.ts";
 import {
   checkCompiler,
@@ -12,8 +13,10 @@ import {
   hasSubprojectWraps,
   installName,
   makeIdentityParts,
+  makeManifest,
   ninjaProgress,
   normalizeTargetList,
+  parseConfigured,
   parseVersionFile,
   showsWerror,
   splitConfigureArgs,
@@ -289,5 +292,44 @@ describe("firmware dirs", () => {
       "/usr/share/seabios",
       "/usr/lib/ipxe/qemu",
     ]);
+  });
+});
+
+describe("the configure result and the as-built manifest", () => {
+  const configured = {
+    reused: false,
+    manifest: null,
+    identity: "0123456789ab",
+    label: "vanilla",
+    version: "7.2.22",
+    store_key: "qemu-7.2.22-vanilla-0123456789ab",
+    prefix: "/w/0/qemu/destdir/7.2.22-vanilla-0123456789ab",
+    targets: ["aarch64-softmmu", "x86_64-softmmu"],
+    compiler: "gcc",
+    worktree: "/w/0/qemu",
+    build_dir: "/w/0/qemu/build",
+    commit: "f".repeat(40),
+    ref: "v7.2.22",
+    ccache_env: { CCACHE_DIR: "/c" },
+    configure_argv: ["/w/0/qemu/configure"],
+  };
+
+  it("parses what configure returns and names the field when it is not", () => {
+    expect(parseConfigured(configured).prefix).toBe(configured.prefix);
+    expect(inputErrorOf(() => parseConfigured({ ...configured, prefix: "relative" })).message).toMatch(/^configured: expected the configure step's result \(prefix: /);
+  });
+
+  it("describes the install as a manifest the boot flow accepts", () => {
+    const m = makeManifest(parseConfigured(configured), { firmwareDirs: [`${configured.prefix}/share/qemu`], hasQemuImg: true, builtAt: "2024-01-01T00:00:00Z" });
+    expect(QemuManifest.parse(m)).toEqual(m);
+    expect(m).toMatchObject({
+      method: "make",
+      qemu_binary: `${configured.prefix}/bin/qemu-system-x86_64`,
+      qemu_img: `${configured.prefix}/bin/qemu-img`,
+      destdir: configured.prefix,
+      target_list: "aarch64-softmmu,x86_64-softmmu",
+      store_path: null,
+      reused: false,
+    });
   });
 });
