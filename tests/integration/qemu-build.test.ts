@@ -237,7 +237,7 @@ describe("the make method", () => {
     expect(new Set(changed).size).toBe(3);
   }, 120_000);
 
-  it("a warning turned into an error says so and suggests --disable-werror or a newer qemu_ref", async () => {
+  it("an unreachable meson wrap is not fatal; a warning turned into an error says so and suggests --disable-werror or a newer qemu_ref", async () => {
     // A developer branch in the Bare (refs/heads/* is theirs) with one new warning.
     const bare = join(wb, "system", "bare", "qemu.git");
     const scratch = await mkdtemp(join(tmpdir(), "kdevflow-qemu-werror-"));
@@ -248,7 +248,13 @@ describe("the make method", () => {
       await git("checkout", "--quiet", fixture.tag);
       const file = join(clone, "util", "cutils.c");
       await writeFile(file, `${readFileSync(file, "utf8")}\nint kdevflow_werror_demo(void);\nint kdevflow_werror_demo(void)\n{\n    int unused;\n    return 0;\n}\n`);
-      await git("commit", "--quiet", "-am", "Add a warning");
+      // And a meson wrap whose download cannot succeed here: configure must go on.
+      await writeFile(
+        join(clone, "subprojects", "kdevflow-offline.wrap"),
+        "[wrap-file]\ndirectory = kdevflow-offline\nsource_url = http://127.0.0.1:9/kdevflow-offline.tar.gz\nsource_filename = kdevflow-offline.tar.gz\nsource_hash = 0000000000000000000000000000000000000000000000000000000000000000\n",
+      );
+      await git("add", "subprojects/kdevflow-offline.wrap");
+      await git("commit", "--quiet", "-am", "Add a warning and an unreachable wrap");
       await git("push", "--quiet", bare, "HEAD:refs/heads/werror-demo");
     } finally {
       await rm(scratch, { recursive: true, force: true });
@@ -256,6 +262,8 @@ describe("the make method", () => {
     const r = await run("f/qemu/build", { qemu_ref: "werror-demo" });
     expect(r.code).toBe(1);
     const err = failure(r);
+    expect(err).toContain("--command meson subprojects download");
+    expect(err).toContain("meson subprojects download failed (offline?); going on with the subprojects already in the tree");
     expect(err).toMatch(/\[-Werror=unused-variable\]/);
     expect(err).toMatch(/the QEMU build of werror-demo failed on a compiler warning turned into an error \(-Werror\), .* Pass configure_args: --disable-werror, or build a newer qemu_ref\./);
   }, 1_800_000);
