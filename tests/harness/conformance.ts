@@ -667,6 +667,36 @@ export async function checkWmillYaml(root: string): Promise<string[]> {
   return problems;
 }
 
+/** The extensions `wmill sync push` reads (windmill-cli's elementsToMap, YAML mode); it skips every other file. */
+const SYNCED_EXTENSIONS = ["yaml", "yml", "ts", "lock", "go", "sh", "py", "sql", "gql", "ps1", "php", "js", "rs", "cs", "nu", "java", "rb", "r"];
+
+/**
+ * What a worker will not have: a file under f/ that `wmill sync push` skips (a .toml,
+ * .config, .json, .md ...) is never deployed, and a module that finds files through
+ * import.meta (dirname, url) or __dirname looks beside a copy of itself in a job folder,
+ * where its siblings are not. Data a step needs belongs in a .ts module (an exported
+ * string) or in an input.
+ */
+export async function checkDeployedFiles(ws: WorkspaceFiles): Promise<string[]> {
+  const problems: string[] = [];
+  for (const f of ws.files) {
+    const ext = f.includes(".") ? f.split(".").pop()! : "";
+    if (!SYNCED_EXTENSIONS.includes(ext)) {
+      problems.push(`${f}: wmill sync push skips this file (.${ext || "no extension"}), so no worker has it; put what steps need in a .ts module or an input, and keep other files out of f/`);
+    }
+  }
+  for (const f of ws.files.filter((x) => x.endsWith(".ts"))) {
+    const lines = (await readFile(join(ws.root, f), "utf8")).split("\n");
+    lines.forEach((line, i) => {
+      if (/^\s*(\/\/|\*)/.test(line)) return;
+      if (/import\.meta\.(dirname|url|filename|dir|path)\b|\b__dirname\b|\b__filename\b/.test(line)) {
+        problems.push(`${f}:${i + 1}: finds files relative to the module itself; on a worker it runs as a copy in a job folder without its siblings`);
+      }
+    });
+  }
+  return problems;
+}
+
 /** Compound suffixes Windmill gives meaning to; the rest of the name must hold no dot. */
 const KNOWN_SUFFIXES = [
   /\.script\.ya?ml$/,

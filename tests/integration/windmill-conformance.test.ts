@@ -19,6 +19,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseDocument, stringify } from "yaml";
 import { run } from "../../f/common/run.ts";
 import {
+  checkDeployedFiles,
   checkFileNames,
   checkFlowShape,
   checkFlowWiring,
@@ -53,6 +54,7 @@ const CHECKS: Record<string, Check> = {
   ".script.yaml schemas match main": checkScriptSchemas,
   "steps have .script.yaml": checkStepsHaveMetadata,
   "file names": checkFileNames,
+  "every file is deployed, and no module looks for files beside itself": checkDeployedFiles,
   "folders have folder.meta.yaml": checkFolders,
   "wmill.yaml": (ws) => checkWmillYaml(ws.root),
 };
@@ -394,6 +396,19 @@ const BREAKAGES: Breakage[] = [
     check: checkScriptSchemas,
     breakIt: (d) => edit(d, META, "      description: Who to greet.\n", ""),
     expect: /greet\.script\.yaml: schema\.properties\.name\.description: every form field needs one/,
+  },
+  // deployed files
+  {
+    name: "a data file wmill sync push skips",
+    check: checkDeployedFiles,
+    breakIt: (d) => put(d, "f/demo/data.toml", 'name = "demo"\n'),
+    expect: /^f\/demo\/data\.toml: wmill sync push skips this file \(\.toml\)/,
+  },
+  {
+    name: "a module that reads a file beside itself",
+    check: checkDeployedFiles,
+    breakIt: (d) => put(d, "f/demo/paths.ts", 'import { join } from "node:path";\nexport const DATA = join(import.meta.dirname, "data.toml");\n'),
+    expect: /^f\/demo\/paths\.ts:2: finds files relative to the module itself/,
   },
   // folders and wmill.yaml
   {
