@@ -21,13 +21,14 @@ import { existsSync, rmSync } from "node:fs";
 import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ClosureResult, KernelManifest, loadManifest, type QemuManifest } from "../f/common/manifest.ts";
+import { ClosureResult, KernelManifest, loadManifest } from "../f/common/manifest.ts";
 import { applyBoot, prepareBoot } from "../f/qsu/lib/guest.ts";
 import { findMarker, readConsole } from "../f/qsu/lib/ready.ts";
 import { unitStates } from "../f/qsu/lib/systemctl.ts";
 import { fixturesRoot, linuxUpstream } from "../tests/harness/fixtures.ts";
 import { runFlowCli, testKernel, TEST_KERNEL_INPUTS, testCcacheDir } from "../tests/harness/kernel.ts";
 import { setupNixEnv, TEST_DEVSHELL_FLAKE } from "../tests/harness/nix.ts";
+import { HOST_QEMU } from "../tests/unit/qsu-fixtures.ts";
 import { startUserManager } from "../tests/harness/systemd.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
@@ -37,24 +38,6 @@ const REPS = (() => {
   return i >= 0 ? Number(process.argv[i + 1]) : 5;
 })();
 
-const HOST_QEMU: QemuManifest = {
-  kind: "qemu",
-  method: "make",
-  qemu_binary: "/usr/bin/qemu-system-x86_64",
-  version: "7.2.0",
-  target_list: "x86_64-softmmu",
-  commit: "",
-  ref: "debian",
-  destdir: "/usr",
-  identity: "000000000000",
-  label: "debian",
-  store_path: null,
-  store_key: "qemu-7.2.0-debian-000000000000",
-  firmware_dirs: ["/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"],
-  qemu_img: "/usr/bin/qemu-img",
-  reused: true,
-  built_at: "2026-01-01T00:00:00Z",
-};
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

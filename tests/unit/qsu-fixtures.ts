@@ -1,5 +1,6 @@
 // Literal manifests and probes for the qsu unit tests (no machine is looked at).
 
+import type { QemuManifest } from "../../f/common/manifest.ts";
 import type { Probes } from "../../f/qsu/lib/spec.ts";
 
 export const KERNEL = {
@@ -76,3 +77,23 @@ export function fakeProbes(opts: { missing?: string[]; busy?: number[] } = {}): 
 export function baseInput(over: Record<string, unknown> = {}) {
   return { vm: "dev", kernel: { ...KERNEL }, qemu: { ...QEMU }, closure: { ...CLOSURE }, ...over } as never;
 }
+
+/** The host's Debian QEMU as a manifest (integration tests and the benchmark boot real guests with it). */
+export const HOST_QEMU: QemuManifest = {
+  kind: "qemu",
+  method: "make",
+  qemu_binary: "/usr/bin/qemu-system-x86_64",
+  version: "7.2.0",
+  target_list: "x86_64-softmmu",
+  commit: "",
+  ref: "debian",
+  destdir: "/usr",
+  identity: "000000000000",
+  label: "debian",
+  store_path: null,
+  store_key: "qemu-7.2.0-debian-000000000000",
+  firmware_dirs: ["/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"],
+  qemu_img: "/usr/bin/qemu-img",
+  reused: true,
+  built_at: "2026-01-01T00:00:00Z",
+};

@@ -4,7 +4,7 @@
 
 import { applyBoot, type PreparedBoot } from "../lib/guest.ts";
 
-export async function main(plan: object) {
+export async function main(plan: unknown) {
   const prepared = plan as PreparedBoot;
   await applyBoot(prepared);
   return { vm: prepared.plan.vm, units: prepared.plan.units, started: prepared.plan.qemuUnit };

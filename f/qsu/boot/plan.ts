@@ -7,9 +7,9 @@ import { prepareBoot } from "../lib/guest.ts";
 
 export async function main(
   vm: string,
-  kernel: object,
-  qemu: object,
-  closure: object,
+  kernel: unknown,
+  qemu: unknown,
+  closure: unknown,
   memory_mb: number = 1024,
   cpus: number = 1,
   machine: "q35" | "pc" = "q35",

@@ -4,6 +4,6 @@
 
 import { waitBoot, type PreparedBoot } from "../lib/guest.ts";
 
-export async function main(plan: object) {
+export async function main(plan: unknown) {
   return waitBoot(plan as PreparedBoot);
 }

@@ -245,8 +245,10 @@ export async function stopGuest(vm: string, timeoutS: number, env: Env = process
       }
       if (how === "killed") console.log(`${vm} did not power off in ${timeoutS} s: stopping its units`);
     }
-    // Stopping all of them in one transaction also stops leftover virtiofsd daemons, QEMU first.
-    await systemctl(env, ["stop", ...units]);
+    // Stopping all of them in one transaction also stops leftover virtiofsd daemons, QEMU
+    // first. A unit the manager cannot find (no template any more) has nothing to stop.
+    const loaded = (await unitStates(env, units)).filter((s) => s.load === "loaded").map((s) => s.unit);
+    if (loaded.length) await systemctl(env, ["stop", ...loaded]);
     const after = await unitStates(env, units);
     const left = after.filter((s) => isUp(s) || s.mainPid !== 0);
     if (left.length) throw new Error(`units still up after stop: ${left.map((s) => `${s.unit} (${s.active})`).join(", ")}`);

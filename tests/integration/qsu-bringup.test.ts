@@ -1,0 +1,78 @@
+// f/qsu/bringup from an empty Workbench, through the local engine (./kdevflow run): it
+// provisions the linux mirror and Bare from the Debian-source fixture, builds the test
+// kernel (tinyconfig + tiny-guest, warm ccache), builds QEMU with the Nix-package method
+// (the test library's stand-in wraps the host QEMU in the store), builds the closure of
+// the test library, and boots it as user units of a real systemd user manager. The
+// guest must have mounted /nix/store and /lib/modules/<kernelrelease> over virtiofs and
+// run init from the closure. A second bring-up reuses every build.
+
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readState } from "../../f/qsu/lib/state.ts";
+import { linuxUpstream } from "../harness/fixtures.ts";
+import { runFlowCli, TEST_KERNEL_INPUTS, testCcacheDir } from "../harness/kernel.ts";
+import { setupNixEnv, TEST_DEVSHELL_FLAKE } from "../harness/nix.ts";
+import { startUserManager, type UserManager } from "../harness/systemd.ts";
+
+const FIXTURE_FLAKE = resolve(import.meta.dirname, "../fixtures/nixos-flake");
+
+let mgr: UserManager;
+let wb: string;
+let env: Record<string, string>;
+let inputs: Record<string, unknown>;
+
+beforeAll(async () => {
+  const nixEnv = await setupNixEnv();
+  const upstream = await linuxUpstream();
+  mgr = await startUserManager();
+  wb = await mkdtemp(join(tmpdir(), "kdevflow-qsu-bringup-"));
+  await cp(FIXTURE_FLAKE, join(wb, "nixos-flake"), { recursive: true });
+  const flake = `path:${join(wb, "nixos-flake")}`;
+  env = { ...mgr.env, ...nixEnv, KDEVFLOW_WORKBENCH: wb, SYSTEM_DIR: join(wb, "system"), WORKERS_DIR: join(wb, "workers"), WORKER_INDEX: "0", KDEVFLOW_CCACHE_DIR: testCcacheDir() };
+  inputs = {
+    vm: "up",
+    workbench: { sources: [{ name: "linux", url: upstream.url, refresh_minutes: 60 }] },
+    kernel: { git_ref: upstream.tag, ...TEST_KERNEL_INPUTS, nixos_flake: TEST_DEVSHELL_FLAKE },
+    qemu: { method: "nix", nixos_flake: flake },
+    nix: { nixos_flake: flake },
+    accel: "tcg",
+    ssh_port: 0,
+    memory_mb: 256,
+    timeout_s: 300,
+  };
+}, 600_000);
+
+afterAll(async () => {
+  await mgr?.stop();
+  if (wb) await rm(wb, { recursive: true, force: true });
+});
+
+describe("f/qsu/bringup", () => {
+  it("from an empty Workbench boots the closure with the kernel it built; uname -r is the manifest's kernelrelease", async () => {
+    const res = await runFlowCli("f/qsu/bringup", inputs, env);
+    expect(res.exitCode, res.stderr.split("\n").slice(-60).join("\n")).toBe(0);
+    const out = res.result as { vm: string; kernelrelease: string; console_log: string; units: string[] };
+    const state = await readState(join(wb, "system", "vms", "up", "vm.json"));
+    const release = state!.current!.kernel.kernelrelease;
+    expect(out.kernelrelease).toBe(release);
+    expect(state!.current!.qemu.method).toBe("nix");
+    expect(state!.current!.qemu.qemu_binary).toMatch(/^\/nix\/store\//);
+    expect(out.units).toEqual(["virtiofsd@up-store.service", "virtiofsd@up-modules.service", "qemu-system@up.service"]);
+    const log = (await readFile(out.console_log, "utf8")).replace(/\r/g, "");
+    expect(log).toContain("kdevflow-initrd: /lib/modules mounted from the virtiofs tag 'modules'");
+    expect(log).toContain(`kdevflow-initrd: switching to ${state!.current!.closure.init}`);
+    expect(log).toContain(`KDEVFLOW-GUEST-UP release=${release}`);
+    const listing = /KDEVFLOW-GUEST-MODULES begin \/lib\/modules\/(\S+)\n([\s\S]*?)KDEVFLOW-GUEST-MODULES end/.exec(log);
+    expect(listing?.[1]).toBe(release);
+    expect(listing?.[2]).toMatch(/\bkernel\b|modules\./);
+  }, 3_600_000);
+
+  it("a second bring-up reuses every build and boots again", async () => {
+    const res = await runFlowCli("f/qsu/bringup", inputs, env);
+    expect(res.exitCode, res.stderr.split("\n").slice(-60).join("\n")).toBe(0);
+    expect(res.stderr).toMatch(/reus/i);
+    expect((res.result as { kernelrelease: string }).kernelrelease).toBe((await readState(join(wb, "system", "vms", "up", "vm.json")))!.current!.kernel.kernelrelease);
+  }, 600_000);
+});
