@@ -84,20 +84,20 @@ describe("rendered units", () => {
 
 describe("systemctl show parsing", () => {
   const text = [
-    "Id=qemu-system@dev.service\nLoadState=loaded\nActiveState=active\nSubState=running\nMainPID=4242\nActiveEnterTimestamp=@1700000000\nResult=success",
+    "Id=qemu-system@dev.service\nLoadState=loaded\nActiveState=active\nSubState=running\nMainPID=4242\nActiveEnterTimestamp=@1700000000\nResult=success\nNeedDaemonReload=yes",
     "Id=virtiofsd@dev-store.service\nLoadState=loaded\nActiveState=inactive\nSubState=dead\nMainPID=0\nActiveEnterTimestamp=\nResult=success",
   ].join("\n\n");
   it("gives one state per unit in order", () => {
     expect(parseShow(text, ["qemu-system@dev.service", "virtiofsd@dev-store.service", "missing.service"])).toEqual([
-      { unit: "qemu-system@dev.service", load: "loaded", active: "active", sub: "running", mainPid: 4242, activeSince: 1700000000, result: "success" },
-      { unit: "virtiofsd@dev-store.service", load: "loaded", active: "inactive", sub: "dead", mainPid: 0, activeSince: null, result: "success" },
-      { unit: "missing.service", load: "unknown", active: "unknown", sub: "unknown", mainPid: 0, activeSince: null, result: "unknown" },
+      { unit: "qemu-system@dev.service", load: "loaded", active: "active", sub: "running", mainPid: 4242, activeSince: 1700000000, result: "success", needReload: true },
+      { unit: "virtiofsd@dev-store.service", load: "loaded", active: "inactive", sub: "dead", mainPid: 0, activeSince: null, result: "success", needReload: false },
+      { unit: "missing.service", load: "unknown", active: "unknown", sub: "unknown", mainPid: 0, activeSince: null, result: "unknown", needReload: false },
     ]);
   });
 });
 
 function unit(active: string): UnitState {
-  return { unit: "u", load: "loaded", active, sub: "", mainPid: 0, activeSince: null, result: "success" };
+  return { unit: "u", load: "loaded", active, sub: "", mainPid: 0, activeSince: null, result: "success", needReload: false };
 }
 
 describe("overall state", () => {

@@ -2,7 +2,7 @@
 // start, wait, stop, report, destroy. Deciding is done in spec.ts, plan.ts, units.ts and
 // qemu_argv.ts; this file runs commands and touches files.
 
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { createSocket } from "node:dgram";
 import { join } from "node:path";
@@ -145,10 +145,21 @@ export async function applyBoot(prepared: PreparedBoot, env: Env = process.env):
         await run(d.argv);
       }
     }
-    for (const f of plan.files) await writeFileAtomic(f.path, f.content);
+    // Only what changed is written, and the manager reloads only then (a reboot of the
+    // same plan skips daemon-reload, which costs a few hundred ms on a busy machine).
+    let changed = before.some((u) => !plan.shareUnits.some((s) => s.unit === u));
+    for (const f of plan.files) {
+      const old = await readFile(f.path, "utf8").catch(() => null);
+      if (old === f.content) continue;
+      await writeFileAtomic(f.path, f.content);
+      changed = true;
+    }
     const old = await readState(p.stateFile);
     await writeState(p.stateFile, { vm: plan.vm, current: { ...prepared.runs, configured_at: new Date().toISOString() }, booted: old?.booted ?? null });
-    await systemctl(env, ["daemon-reload"]);
+    // A write whose reload never happened (a killed run) shows as NeedDaemonReload.
+    if (!changed) changed = (await unitStates(env, plan.units)).some((u) => u.needReload || u.load !== "loaded");
+    if (changed) await systemctl(env, ["daemon-reload"]);
+    else console.log("unit files unchanged: no daemon-reload");
     await systemctl(env, ["reset-failed", ...plan.units], { allowFailure: true, quiet: true });
     await setProgress(40, "starting units");
     await systemctl(env, ["start", plan.qemuUnit]);
@@ -238,7 +249,7 @@ export async function stopGuest(vm: string, timeoutS: number, env: Env = process
             how = "powered off";
             break;
           }
-          await new Promise((r) => setTimeout(r, 200));
+          await new Promise((r) => setTimeout(r, 500));
         }
       } catch (err) {
         console.log(`QMP: ${(err as Error).message}; stopping the units instead`);

@@ -80,6 +80,7 @@ export class GuestNotReady extends Error {
 export async function waitReady(o: WaitOptions): Promise<ReadyResult> {
   const started = Date.now();
   const poll = o.pollMs ?? 100;
+  let lastAsked = 0;
   for (;;) {
     const seconds = (Date.now() - started) / 1000;
     if (o.marker) {
@@ -90,7 +91,10 @@ export async function waitReady(o: WaitOptions): Promise<ReadyResult> {
       const banner = await sshBanner(o.sshPort, "127.0.0.1", 500);
       if (banner) return { how: "ssh", line: banner, captured: null, seconds };
     }
-    if (!(await o.stillRunning())) {
+    // The console is a file read every poll; asking the manager is a command, once a second.
+    const ask = Date.now() - lastAsked >= 1000;
+    if (ask) lastAsked = Date.now();
+    if (ask && !(await o.stillRunning())) {
       // One last look: QEMU may have printed the marker and powered off in between.
       if (o.marker) {
         const hit = findMarker(await readConsole(o.consoleLog), o.marker);

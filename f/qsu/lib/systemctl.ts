@@ -22,9 +22,11 @@ export interface UnitState {
   /** When the unit last became active (unix seconds), or null. */
   activeSince: number | null;
   result: string;
+  /** The unit's files changed on disk since the manager loaded them. */
+  needReload: boolean;
 }
 
-export const UNIT_PROPS = ["Id", "LoadState", "ActiveState", "SubState", "MainPID", "ActiveEnterTimestamp", "Result"];
+export const UNIT_PROPS = ["Id", "LoadState", "ActiveState", "SubState", "MainPID", "ActiveEnterTimestamp", "Result", "NeedDaemonReload"];
 
 /** Parse `systemctl show -p ... a b c` output: one block per unit, blank-line separated, in order. */
 export function parseShow(text: string, units: readonly string[]): UnitState[] {
@@ -44,6 +46,7 @@ export function parseShow(text: string, units: readonly string[]): UnitState[] {
       mainPid: Number(props.MainPID ?? 0) || 0,
       activeSince: since && /^\d+$/.test(since) && since !== "0" ? Number(since) : null,
       result: props.Result ?? "unknown",
+      needReload: props.NeedDaemonReload === "yes",
     };
   });
 }
