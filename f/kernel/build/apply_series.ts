@@ -5,11 +5,12 @@
 // branch b4/<slug> so it can be rebuilt. A series that does not apply fails with git's
 // reason and the worktree is left clean (git am --abort) for the next build.
 
+import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../../common/errors.ts";
-import { run } from "../../common/run.ts";
+import { capture, run } from "../../common/run.ts";
 import { keepBranch } from "../../workbench/bare.ts";
 import { headOf } from "./kbuild.ts";
 import { PROJECT, parseSeries } from "./plan.ts";
@@ -18,6 +19,10 @@ import { b4AmArgv, coverSubjectOf, seriesBranch } from "./series.ts";
 export async function main(worktree: string, b4_series: string) {
   const series = parseSeries(b4_series);
   if (series.kind === "none") return { applied: false, cover_subject: null, branch: null, commit: null, tree: null, patches: 0 };
+  // A git am a killed build left behind would refuse to start: drop its session
+  // (--quit keeps HEAD, which prepare_worktree just set to the ref).
+  const gitDir = await capture(["git", "-C", worktree, "rev-parse", "--absolute-git-dir"]);
+  if (existsSync(join(gitDir, "rebase-apply"))) await run(["git", "-C", worktree, "am", "--quit"]);
   const out = await mkdtemp(join(tmpdir(), "kdevflow-b4-"));
   try {
     const got = await run(b4AmArgv(series, out), { cwd: worktree, allowFailure: true, capture: true });
