@@ -112,9 +112,9 @@ try {
   const mu = median(units);
   const mh = median(hand);
   console.log(`boot to marker (median of ${REPS}, TCG, ${plan.shareUnits.length} virtiofs shares, kernel ${kernel.kernelrelease})`);
-  console.log(`  through the units (write units, daemon-reload, start): ${(mu / 1000).toFixed(2)} s`);
-  console.log(`  the same QEMU and virtiofsd vectors by hand:           ${(mh / 1000).toFixed(2)} s`);
-  console.log(`  ratio units / by hand:                                 ${(mu / mh).toFixed(2)}x`);
+  console.log(`  through the units (boot apply: units, start; to marker): ${(mu / 1000).toFixed(2)} s`);
+  console.log(`  the same QEMU and virtiofsd vectors by hand:             ${(mh / 1000).toFixed(2)} s`);
+  console.log(`  ratio units / by hand:                                   ${(mu / mh).toFixed(2)}x`);
 } finally {
   await mgr.stop();
   await rm(wb, { recursive: true, force: true });
@@ -146,12 +146,17 @@ if (process.argv.includes("--bringup")) {
       memory_mb: 256,
     };
     const times: number[] = [];
+    let lastStderr = "";
     for (let i = 0; i < 2; i++) {
       const r = await runFlowCli("f/qsu/bringup", inputs, benv);
       if (r.exitCode !== 0) throw new Error(`bringup failed:\n${r.stderr.split("\n").slice(-40).join("\n")}`);
       times.push(r.ms);
+      lastStderr = r.stderr;
     }
     console.log(`f/qsu/bringup: first run ${(times[0]! / 1000).toFixed(1)} s (builds what the bench Workbench lacks), everything reused ${(times[1]! / 1000).toFixed(1)} s`);
+    const steps = [...lastStderr.matchAll(/<== step (\S+): (\w+) in ([\d.]+) (m?s)/g)].map((m) => ({ step: m[1]!, ms: Number(m[3]) * (m[4] === "s" ? 1000 : 1) }));
+    steps.sort((a, b) => b.ms - a.ms);
+    console.log(`  slowest steps of the reused run: ${steps.slice(0, 6).map((x) => `${x.step} ${(x.ms / 1000).toFixed(1)} s`).join(", ")}`);
   } finally {
     await m2.stop();
   }
