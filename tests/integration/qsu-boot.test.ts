@@ -7,7 +7,7 @@
 // the test kernel (for working on this file while the kernel is built elsewhere).
 
 import { execFileSync } from "node:child_process";
-import { cp, mkdtemp, readdir, readFile, realpath, rm, stat } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -140,6 +140,10 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
     expect(s.booted?.kernelrelease_seen).toBe(kernel.kernelrelease);
     expect(s.runs_current).toBe(true);
     expect(guestProcesses("qsu-a")).toEqual([]);
+    // the same through the flow engine (Bun step process)
+    const viaFlow = await runFlowCli("f/qsu/status", { vm: "qsu-a" }, env);
+    expect(viaFlow.exitCode, viaFlow.stderr.slice(-2000)).toBe(0);
+    expect(viaFlow.result).toMatchObject({ vm: "qsu-a", state: "stopped", runs_current: true });
   });
 
   // A guest that stays up: the initrd runs the last init= on the command line, here the
@@ -202,9 +206,28 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
     expect(err?.message).toMatch(/the guest stopped before it was up; last console lines:[\s\S]*KDEVFLOW-GUEST-DONE/);
   }, 300_000);
 
+  it("a user share reaches the guest over its own virtiofsd, and an extra disk is created once", async () => {
+    const data = join(wb, "host data");
+    await mkdir(data, { recursive: true });
+    const built = await runFlowCli("f/nix/build", { vm: "qsu-d", nixos_flake: `path:${join(wb, "nixos-flake")}`, shares: [{ source: data, target: "/mnt/host", tag: "hostdata" }] }, env);
+    expect(built.exitCode, built.stderr.slice(-2000)).toBe(0);
+    const withShare = ClosureResult.parse(built.result);
+    const res = await boot("qsu-d", { closure: withShare, shares: [{ tag: "hostdata", path: data, readonly: true }], extra_disks_mb: [8] });
+    expect(res.units).toContain("virtiofsd@qsu-d-hostdata.service");
+    await waitInactive("qsu-d");
+    const log = (await readFile(res.console_log, "utf8")).replace(/\r/g, "");
+    expect(log).toContain("KDEVFLOW-GUEST-SHARE tag=hostdata target=/mnt/host");
+    const disk = join(wb, "system", "vms", "qsu-d", "disks", "disk0.qcow2");
+    const info = JSON.parse(execFileSync("qemu-img", ["info", "--output=json", disk], { encoding: "utf8" }));
+    expect(info).toMatchObject({ format: "qcow2", "virtual-size": 8 * 1024 * 1024 });
+  }, 300_000);
+
   it("destroy removes every unit and file boot made", async () => {
     const before = new Set([...(await listTree(mgr.configDir)), ...(await listTree(join(wb, "system"))), ...(await listTree(join(mgr.runtimeDir, "kdevflow")))]);
     expect([...before].some((p) => p.includes("qsu-a"))).toBe(true);
+    const viaFlow = await runFlowCli("f/qsu/destroy", { vm: "qsu-d", timeout_s: 2 }, env);
+    expect(viaFlow.exitCode, viaFlow.stderr.slice(-2000)).toBe(0);
+    expect((viaFlow.result as { removed: string[] }).removed).toContain(join(wb, "system", "vms", "qsu-d"));
     for (const vm of ["qsu-a", "qsu-b", "qsu-c"]) {
       const res = await destroyGuest(vm, env, 2);
       expect(res.removed.length).toBeGreaterThan(0);
@@ -212,7 +235,7 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
       expect((await guestStatus(vm, env)).state).toBe("absent");
     }
     const after = [...(await listTree(mgr.configDir)), ...(await listTree(join(wb, "system"))), ...(await listTree(join(mgr.runtimeDir, "kdevflow")))];
-    expect(after.filter((p) => /qsu-[abc]/.test(p))).toEqual([]);
+    expect(after.filter((p) => /qsu-[abcd]/.test(p))).toEqual([]);
     // the templates go with the last guest
     expect(after.filter((p) => p.startsWith(mgr.configDir))).toEqual([]);
     await expect(stat(join(wb, "system", "vms", "qsu-a"))).rejects.toThrow();

@@ -49,6 +49,16 @@ describe("f/qsu/bringup", () => {
     expect(plan.value.input_transforms.vm.expr).toBe("flow_input.vm");
   });
 
+  it("exports the closure's shares (declared once, in the nix group) under the tags render_config gave them", async () => {
+    const plan = flow.value.modules.find((m: Json) => m.id === "boot_plan");
+    expect(flow.schema.order).not.toContain("shares");
+    const { evalExpr } = await import("../../cli/engine/expr.ts");
+    const results = { nix_render_config: { shares: [{ tag: "src", source: "/home/me/src", target: "/src", read_only: true }, { tag: "x", source: "/x", target: "/x", read_only: false }] } };
+    const got = await evalExpr(plan.value.input_transforms.shares.expr, { flow_input: {}, results, previous_result: null });
+    expect(got).toEqual([{ tag: "src", path: "/home/me/src", readonly: true }, { tag: "x", path: "/x", readonly: false }]);
+    expect(await evalExpr(plan.value.input_transforms.shares.expr, { flow_input: {}, results: { nix_render_config: {} }, previous_result: null })).toEqual([]);
+  });
+
   it("groups each build's form under its name and shares vm with the closure", () => {
     expect(flow.schema.order.slice(0, 5)).toEqual(["vm", "workbench", "kernel", "qemu", "nix"]);
     expect(flow.schema.properties.nix.order).not.toContain("vm");

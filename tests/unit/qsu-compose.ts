@@ -101,10 +101,13 @@ export function composeBringup(): Json {
     groups[sub.group] = groupSchema(flow.schema, sub, `Inputs of ${sub.path} (see its form): ${flow.summary}.`);
   }
   const boot = loadFlow("f/qsu/boot");
+  // The closure's shares are declared once, in the nix group: render_config returns them
+  // with their tags, and the boot plan exports the same folders under the same tags.
   const fromBuilds: Record<string, string> = {
     kernel: `results.${last.kernel}`,
     qemu: `results.${last.qemu}`,
     closure: `results.${last.nix}`,
+    shares: "(results.nix_render_config.shares ?? []).map((s) => ({ tag: s.tag, path: s.source, readonly: s.read_only === true }))",
   };
   const bootInputs = (boot.schema.order as string[]).filter((k) => !(k in fromBuilds));
   for (const m of boot.value.modules as Json[]) {
