@@ -97,3 +97,21 @@ describe("rendered units with a real user manager", () => {
     expect(state).toBe("exit-code");
   });
 });
+
+describe("the user manager harness", () => {
+  it("runs units in its own cgroup, and stop leaves no process and no cgroup behind", async () => {
+    const { existsSync } = await import("node:fs");
+    const { pidsUnder } = await import("../harness/systemd.ts");
+    const m = await startUserManager();
+    await run(["systemd-run", "--user", "--unit=harness-sleep", "sleep", "600"], { env: m.env, replaceEnv: true });
+    const pid = Number(await capture(["systemctl", "--user", "show", "--property=MainPID", "--value", "harness-sleep.service"], { env: m.env, replaceEnv: true }));
+    expect(pid).toBeGreaterThan(0);
+    expect(m.cgroups.length).toBeGreaterThan(0);
+    expect(m.cgroups.flatMap(pidsUnder)).toContain(pid);
+    await m.stop();
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(() => process.kill(m.pid, 0)).toThrow();
+    for (const cg of m.cgroups) expect(existsSync(cg)).toBe(false);
+    expect(existsSync(m.root)).toBe(false);
+  });
+});
