@@ -222,20 +222,30 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
     expect(info).toMatchObject({ format: "qcow2", "virtual-size": 8 * 1024 * 1024 });
   }, 300_000);
 
+  it("a 9p share needs no daemon: QEMU takes the -virtfs device and the guest boots", async () => {
+    const dir = join(wb, "ninep,dir");
+    await mkdir(dir, { recursive: true });
+    const res = await boot("qsu-e", { shares: [{ tag: "ninep", path: dir, transport: "9p", readonly: true }] });
+    expect(res.units).toEqual(["virtiofsd@qsu-e-store.service", "virtiofsd@qsu-e-modules.service", "qemu-system@qsu-e.service"]);
+    const s = await guestStatus("qsu-e", env);
+    expect(s.runs?.qemu_argv).toContain(`local,path=${join(wb, "ninep,,dir")},mount_tag=ninep,security_model=none,id=p92,readonly=on`);
+    await waitInactive("qsu-e");
+  }, 300_000);
+
   it("destroy removes every unit and file boot made", async () => {
     const before = new Set([...(await listTree(mgr.configDir)), ...(await listTree(join(wb, "system"))), ...(await listTree(join(mgr.runtimeDir, "kdevflow")))]);
     expect([...before].some((p) => p.includes("qsu-a"))).toBe(true);
     const viaFlow = await runFlowCli("f/qsu/destroy", { vm: "qsu-d", timeout_s: 2 }, env);
     expect(viaFlow.exitCode, viaFlow.stderr.slice(-2000)).toBe(0);
     expect((viaFlow.result as { removed: string[] }).removed).toContain(join(wb, "system", "vms", "qsu-d"));
-    for (const vm of ["qsu-a", "qsu-b", "qsu-c"]) {
+    for (const vm of ["qsu-a", "qsu-b", "qsu-c", "qsu-e"]) {
       const res = await destroyGuest(vm, env, 2);
       expect(res.removed.length).toBeGreaterThan(0);
       expect(guestProcesses(vm)).toEqual([]);
       expect((await guestStatus(vm, env)).state).toBe("absent");
     }
     const after = [...(await listTree(mgr.configDir)), ...(await listTree(join(wb, "system"))), ...(await listTree(join(mgr.runtimeDir, "kdevflow")))];
-    expect(after.filter((p) => /qsu-[abcd]/.test(p))).toEqual([]);
+    expect(after.filter((p) => /qsu-[abcde]/.test(p))).toEqual([]);
     // the templates go with the last guest
     expect(after.filter((p) => p.startsWith(mgr.configDir))).toEqual([]);
     await expect(stat(join(wb, "system", "vms", "qsu-a"))).rejects.toThrow();
