@@ -159,3 +159,14 @@ describe("KVM probe firmware", () => {
     expect(probeArgv("/q", "/fw", "kvm")).toEqual(["/q", "-nodefaults", "-no-user-config", "-display", "none", "-serial", "none", "-monitor", "none", "-m", "16", "-accel", "kvm", "-bios", "/fw", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
   });
 });
+
+describe("the user manager harness's cgroups", () => {
+  it.each([
+    ["hybrid (named systemd v1 + unified)", "cgroup /sys/fs/cgroup/cpu cgroup rw,relatime,cpu 0 0\ncgroup /sys/fs/cgroup/systemd cgroup rw,relatime,name=systemd 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw,relatime 0 0\n", ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"]],
+    ["unified only", "proc /proc proc rw 0 0\ncgroup2 /sys/fs/cgroup cgroup2 rw,nosuid 0 0\n", ["/sys/fs/cgroup"]],
+    ["none", "proc /proc proc rw 0 0\n", []],
+  ])("moves the manager under %s", async (_n, mounts, want) => {
+    const { cgroupRoots } = await import("../harness/systemd.ts");
+    expect(cgroupRoots(mounts)).toEqual(want);
+  });
+});
