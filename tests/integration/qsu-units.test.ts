@@ -90,6 +90,22 @@ describe("rendered units with a real user manager", () => {
     expect((await readFile(out, "utf8")).trim().split("\n")).toEqual(tricky.map((t) => `[${t}]`));
   });
 
+  it("a 9p-only guest's drop-in (no daemons, no dependencies) passes verify too", async () => {
+    const spec = await validateBootInput(
+      { vm: "ninep-only", kernel: { ...KERNEL, image: join(root, "bzImage"), modules_dir: join(root, "modules", "lib", "modules") }, qemu: { ...QEMU, qemu_binary: "/usr/bin/qemu-system-x86_64" }, closure: CLOSURE, share_transport: "9p", ssh_port: 0 },
+      { ...machineProbes, isDirectory: async (p) => p === "/nix/store" || machineProbes.isDirectory(p), isFile: async () => true },
+    );
+    const layout: WorkbenchLayout = { root, systemDir: join(root, "system"), workersDir: join(root, "workers"), workerIndex: 0, slotDir: join(root, "workers", "0") };
+    const p9 = planBoot(spec, vmPaths(layout, mgr.env, spec.vm), "tcg", null);
+    for (const f of p9.files) {
+      await mkdir(join(f.path, ".."), { recursive: true });
+      await writeFile(f.path, f.content);
+    }
+    const res = await run(["systemd-analyze", "verify", "--user", join(mgr.configDir, p9.qemuUnit)], { env: mgr.env, replaceEnv: true, capture: true, allowFailure: true });
+    expect(`${res.stdout}${res.stderr}`.trim()).toBe("");
+    expect(res.exitCode).toBe(0);
+  });
+
   it("an unconfigured template instance fails with a sentence", async () => {
     const res = await systemctl(mgr.env, ["start", "qemu-system@nothing.service"], { allowFailure: true });
     expect(res.exitCode).not.toBe(0);
