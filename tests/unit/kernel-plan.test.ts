@@ -24,6 +24,9 @@ import {
   parseSeries,
   planRelease,
   releaseBase,
+  kernelVersionFromMakefile,
+  localversionNames,
+  configString,
   renderFragment,
   toolchainProbe,
   type MakeContext,
@@ -79,10 +82,26 @@ describe("kernelrelease planning", () => {
     expect(() => planRelease("x".repeat(50), "vanilla", ID)).toThrow(/no room for a label/);
   });
 
-  it("reads the base out of make kernelrelease's output", () => {
-    expect(releaseBase("6.1.192-kdevflowprobe\n", "-kdevflowprobe")).toBe("6.1.192");
-    expect(releaseBase("make: entering\n6.1.192-rt5-kdevflowprobe", "-kdevflowprobe")).toBe("6.1.192-rt5");
-    expect(() => releaseBase("6.1.192+", "-kdevflowprobe")).toThrow(/does not end with the probe/);
+  it.each([
+    ["VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 192\nEXTRAVERSION =\nNAME = Curry Ramen\n", "6.1.192"],
+    ["VERSION = 6\nPATCHLEVEL = 10\nSUBLEVEL = 0\nEXTRAVERSION = -rc7\n", "6.10.0-rc7"],
+    ["VERSION = 6\nPATCHLEVEL = 2\nSUBLEVEL =\nEXTRAVERSION =\n", "6.2"],
+    ["VERSION=5\nPATCHLEVEL=15\nSUBLEVEL=150\nEXTRAVERSION=\t-custom\n", "5.15.150-custom"],
+  ])("reads KERNELVERSION from the Makefile like make does (%#)", (makefile, want) => {
+    expect(kernelVersionFromMakefile(makefile)).toBe(want);
+  });
+
+  it("refuses a Makefile that is not a kernel's", () => {
+    expect(() => kernelVersionFromMakefile("all:\n\techo hi\n")).toThrow(/not a kernel tree/);
+  });
+
+  it("builds the base as scripts/setlocalversion does: localversion files, then CONFIG_LOCALVERSION", () => {
+    expect(releaseBase("6.1.192", [], "")).toBe("6.1.192");
+    expect(releaseBase("6.1.192", ["-rt5\n", "-extra"], "-mine")).toBe("6.1.192-rt5-extra-mine");
+    expect(localversionNames(["Makefile", "localversion-rt", "localversion~", "localversion", "localversion-a~b", "xlocalversion"])).toEqual(["localversion", "localversion-rt"]);
+    expect(configString(parseConfig('CONFIG_LOCALVERSION="-my\\"v"\n'), "LOCALVERSION")).toBe('-my"v');
+    expect(configString(parseConfig('CONFIG_LOCALVERSION=""\n'), "LOCALVERSION")).toBe("");
+    expect(configString(parseConfig(""), "LOCALVERSION")).toBe("");
   });
 });
 

@@ -2,11 +2,13 @@
 // (without CONFIG_LOCALVERSION), compiler, make arguments, arch, the dev shell's
 // derivation and the source tree after the series; the label follows the precedence in
 // the shared pipeline; the release is <version>-<label>-<identity>, at most 64
-// characters (the label is shortened, never the identity or a -vN). When the identity
+// characters (the label is shortened, never the identity or a -vN; the base is read from
+// the tree as scripts/setlocalversion reads it, and compile checks it). When the identity
 // is already published and reuse is on, the published manifest comes back and the
 // flow skips compile, devtools, install and publish.
 
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { devshellDrvPath, devshellSpec } from "../../common/devshell/nix_develop.ts";
 import { KernelManifest } from "../../common/manifest.ts";
 import { setProgress } from "../../common/progress.ts";
@@ -14,10 +16,8 @@ import { buildIdentity } from "../../common/pipeline/identity.ts";
 import { deriveLabel } from "../../common/pipeline/label.ts";
 import { decideReuse } from "../../common/pipeline/reuse.ts";
 import { run } from "../../common/run.ts";
-import { headOf, kernelContext, runMake } from "./kbuild.ts";
-import { checkMakeArgs, kernelIdentityParts, planRelease, releaseBase, STORE_PROJECT } from "./plan.ts";
-
-const PROBE = "-kdevflowprobe";
+import { headOf } from "./kbuild.ts";
+import { checkMakeArgs, configString, kernelIdentityParts, kernelVersionFromMakefile, localversionNames, parseConfig, planRelease, releaseBase, STORE_PROJECT } from "./plan.ts";
 
 export async function main(
   worktree: string,
@@ -51,10 +51,12 @@ export async function main(
     return { reused: true, manifest: m, identity, label: m.label, kernelrelease: m.kernelrelease, localversion: m.kernelrelease.slice(m.version.length), version: m.version, store_key: m.store_key, commit: head.commit, tree: head.tree };
   }
 
-  const ctx = await kernelContext({ worktree, build_dir, arch, compiler, ccache: false, ccache_max_size: "10G", make_args, nixos_flake, localversion: PROBE });
-  const printed = (await runMake(ctx, ["kernelversion", "kernelrelease"], { silent: true, capture: true, quiet: true })).stdout.trim().split("\n");
-  const version = printed.at(-2)?.trim() ?? "";
-  const base = releaseBase(printed.at(-1) ?? "", PROBE);
+  const version = kernelVersionFromMakefile(await readFile(join(worktree, "Makefile"), "utf8"));
+  const files: string[] = [];
+  for (const dir of [build_dir, worktree]) {
+    for (const name of localversionNames(await readdir(dir))) files.push(await readFile(join(dir, name), "utf8"));
+  }
+  const base = releaseBase(version, files, configString(parseConfig(configText), "LOCALVERSION"));
   const release = planRelease(base, wanted, identity);
   console.log(`label ${release.label}${release.label !== wanted ? ` (shortened from ${wanted})` : ""}, kernelrelease ${release.kernelrelease}`);
   return {

@@ -371,11 +371,40 @@ export function planRelease(base: string, label: string, identity: string): Rele
   return { label: capped, localversion, kernelrelease: `${base}${localversion}` };
 }
 
-/** What `make kernelrelease LOCALVERSION=<probe>` printed, less the probe: the base. */
-export function releaseBase(printed: string, probe: string): string {
-  const text = printed.trim().split("\n").at(-1)!.trim();
-  if (!text.endsWith(probe)) throw new Error(`make kernelrelease printed ${JSON.stringify(text)}, which does not end with the probe ${probe}`);
-  return text.slice(0, text.length - probe.length);
+/**
+ * KERNELVERSION as the top Makefile computes it: VERSION.PATCHLEVEL.SUBLEVEL then
+ * EXTRAVERSION (a missing PATCHLEVEL or SUBLEVEL drops its part).
+ */
+export function kernelVersionFromMakefile(makefile: string): string {
+  const get = (name: string): string => new RegExp(`^${name}[ \\t]*=[ \\t]*(.*)$`, "m").exec(makefile)?.[1]?.trim() ?? "";
+  const version = get("VERSION");
+  if (!/^\d+$/.test(version)) throw new Error("not a kernel tree: its Makefile has no numeric VERSION");
+  const patchlevel = get("PATCHLEVEL");
+  const sublevel = get("SUBLEVEL");
+  return `${version}${patchlevel ? `.${patchlevel}${sublevel ? `.${sublevel}` : ""}` : ""}${get("EXTRAVERSION")}`;
+}
+
+/** A string option's value as kconfig writes it in .config, unquoted and unescaped. */
+export function configString(values: ConfigValues, name: string): string {
+  const raw = values.get(name);
+  if (raw === undefined || raw === "n") return "";
+  const m = /^"((?:[^"\\]|\\.)*)"$/.exec(raw);
+  return m ? m[1]!.replace(/\\(.)/g, "$1") : raw;
+}
+
+/**
+ * The release base, as scripts/setlocalversion builds it with LOCALVERSION_AUTO off and
+ * before LOCALVERSION: KERNELVERSION, the localversion* files of the build dir and then
+ * of the source tree (their text without trailing newlines), then CONFIG_LOCALVERSION.
+ * The compile step checks the kernel it built says the same.
+ */
+export function releaseBase(kernelversion: string, localversionFiles: readonly string[], configLocalversion: string): string {
+  return `${kernelversion}${localversionFiles.map((t) => t.replace(/\n+$/, "")).join("")}${configLocalversion}`;
+}
+
+/** localversion* file names in one folder, in the order the shell's glob gives them. */
+export function localversionNames(names: readonly string[]): string[] {
+  return names.filter((n) => n.startsWith("localversion") && !n.includes("~")).sort();
 }
 
 // ---------------------------------------------------------------------------------
