@@ -12,14 +12,14 @@
 // rounds so a warming machine favours neither side. Prints the figures as a table and
 // as JSON.
 
-import { cp, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { devshellArgv, devshellSpec } from "../f/common/devshell/nix_develop.ts";
 import { ccacheDirFor } from "../f/common/devshell/ccache.ts";
 import { workbenchLayout } from "../f/common/layout.ts";
 import { run } from "../f/common/run.ts";
-import { PROJECT_FRAGMENT_DIR } from "../f/kernel/build/kbuild.ts";
+import { PROJECT_FRAGMENTS } from "../f/kernel/configs/fragments.ts";
 import { makeArgv, reproducibleVars, type MakeContext } from "../f/kernel/build/plan.ts";
 import { linuxUpstream } from "../tests/harness/fixtures.ts";
 import { buildKernel, initLinuxWorkbench, kernelTestEnv, TEST_KERNEL_INPUTS } from "../tests/harness/kernel.ts";
@@ -54,12 +54,14 @@ try {
   const ctx: MakeContext = { src, build, arch: "x86_64", compiler: "gcc", ccache: true, jobs: availableParallelism(), makeArgv: [] };
   const full: MakeContext = { ...ctx, localversion: m.kernelrelease.slice(m.version.length), reproducibleVars: reproducibleVars(date) };
   const sh = (argv: string[]) => run(devshellArgv(shell, argv), { env: ccacheEnv, quiet: true });
+  const fragmentFile = join(workbench, "tiny-guest.config");
+  await writeFile(fragmentFile, PROJECT_FRAGMENTS["tiny-guest"]!);
 
   const byHand = async (): Promise<number> => {
     await emptyDir(build);
     const t = performance.now();
     await sh(makeArgv(ctx, ["tinyconfig"]));
-    await sh([join(src, "scripts/kconfig/merge_config.sh"), "-m", "-O", build, join(build, ".config"), join(PROJECT_FRAGMENT_DIR, "tiny-guest.config")]);
+    await sh([join(src, "scripts/kconfig/merge_config.sh"), "-m", "-O", build, join(build, ".config"), fragmentFile]);
     await sh(makeArgv(ctx, ["olddefconfig"]));
     await sh(makeArgv(full, ["all"], { jobs: true }));
     await sh(["python3", join(src, "scripts/clang-tools/gen_compile_commands.py"), "-d", build, "-o", join(src, "compile_commands.json")]);

@@ -205,7 +205,7 @@ describe("f/kernel/build with a real kernel tree", () => {
     it.each([
       ["a ref not in the Bare", { git_ref: "v9.9.9" }, /ref: expected a tag, branch, mirror\/<branch> or commit id in the linux Bare/],
       ["an unknown make target", { make_target: "nosuchconfig" }, /make_target: expected one of defconfig, tinyconfig, .*x86_64_defconfig, got "nosuchconfig"\./],
-      ["an unknown fragment", { fragments: ["tiny-guest", "no-such-fragment"] }, /fragments: expected fragment names from .*kvm_guest\.config.*tiny-guest\.config.* or absolute file paths, got "no-such-fragment"\./],
+      ["an unknown fragment", { fragments: ["tiny-guest", "no-such-fragment"] }, /fragments: expected fragment names from .*kvm_guest\.config.*tiny-guest.* or absolute file paths, got "no-such-fragment"\./],
       ["a label over 40 characters", { custom_label: true, label: "x".repeat(41) }, /label: .*40/],
       ["an empty label with custom_label on", { custom_label: true, label: "" }, /label: expected a label of 1 to 40 characters/],
       ["an arch with no toolchain", { arch: "arm64" }, /arch: expected an architecture whose toolchain is in the build dev shell \(arm64 needs aarch64-linux-gnu-gcc, which is not there\), got "arm64"\./],

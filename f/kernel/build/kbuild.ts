@@ -11,10 +11,8 @@ import { devshellSpec, runInDevshell, type DevshellSpec } from "../../common/dev
 import { InputError } from "../../common/errors.ts";
 import { workbenchLayout } from "../../common/layout.ts";
 import { capture, type RunOptions, type RunResult } from "../../common/run.ts";
+import { PROJECT_FRAGMENTS } from "../configs/fragments.ts";
 import { ARCH_SPECS, baseTargets, checkMakeArgs, makeArgv, reproducibleVars, toolchainProbe, type Arch, type Compiler, type MakeContext } from "./plan.ts";
-
-/** Project fragment files kept in the repository: f/kernel/configs/<name>.config. */
-export const PROJECT_FRAGMENT_DIR = join(import.meta.dirname, "..", "configs");
 
 export interface KernelStepInputs {
   worktree: string;
@@ -105,15 +103,15 @@ export async function availableFragments(src: string, arch: Arch): Promise<strin
   const names = new Set<string>();
   for (const f of await listConfigs(join(src, "kernel", "configs"))) names.add(f);
   for (const f of await listConfigs(join(src, "arch", ARCH_SPECS[arch].srcArch, "configs"))) names.add(f);
-  for (const f of await listConfigs(PROJECT_FRAGMENT_DIR)) names.add(f);
+  for (const name of Object.keys(PROJECT_FRAGMENTS)) names.add(name);
   return [...names].sort();
 }
 
 /**
  * Resolve fragment inputs, in the order given: an absolute path is a file on this
  * worker; a name (with or without .config) is looked up in the tree's kernel/configs/,
- * then arch/<arch>/configs/, then the project's f/kernel/configs/. An unknown one is an
- * InputError naming the fragments that exist.
+ * then arch/<arch>/configs/, then among the project's fragments (f/kernel/configs/).
+ * An unknown one is an InputError naming the fragments that exist.
  */
 export async function resolveFragments(names: readonly string[], src: string, arch: Arch): Promise<ResolvedFragment[]> {
   const out: ResolvedFragment[] = [];
@@ -129,17 +127,18 @@ export async function resolveFragments(names: readonly string[], src: string, ar
       continue;
     }
     const file = name.endsWith(".config") ? name : `${name}.config`;
-    const candidates: [string, ResolvedFragment["origin"]][] = [
-      [join(src, "kernel", "configs", file), "upstream"],
-      [join(src, "arch", ARCH_SPECS[arch].srcArch, "configs", file), "upstream"],
-      [join(PROJECT_FRAGMENT_DIR, file), "project"],
-    ];
-    const found = candidates.find(([p]) => existsSync(p));
-    if (!found) {
-      const known = await availableFragments(src, arch);
-      throw new InputError("fragments", `fragment names from ${known.join(", ")} or absolute file paths`, name);
+    const upstream = [join(src, "kernel", "configs", file), join(src, "arch", ARCH_SPECS[arch].srcArch, "configs", file)].find((p) => existsSync(p));
+    if (upstream) {
+      out.push({ name, path: upstream, text: await readFile(upstream, "utf8"), origin: "upstream" });
+      continue;
     }
-    out.push({ name, path: found[0], text: await readFile(found[0], "utf8"), origin: found[1] });
+    const project = PROJECT_FRAGMENTS[name.replace(/\.config$/, "")];
+    if (project !== undefined) {
+      out.push({ name, path: `f/kernel/configs (${name})`, text: project, origin: "project" });
+      continue;
+    }
+    const known = await availableFragments(src, arch);
+    throw new InputError("fragments", `fragment names from ${known.join(", ")} or absolute file paths`, name);
   }
   return out;
 }

@@ -1,8 +1,11 @@
-# tiny-guest: the smallest kernel that boots a busybox initramfs under QEMU, prints on
-# the serial console, mounts virtiofs or 9p shares, loads a module and powers off.
-# Merged onto tinyconfig for kdevflow's own tests (and the test kernel the boot flow
-# reuses); a quick guest kernel for anyone else.
-CONFIG_64BIT=y
+// The project's kernel config fragment `tiny-guest`: the smallest kernel that boots a
+// busybox initramfs under QEMU, prints on the serial console, mounts virtiofs or 9p
+// shares, loads a module and powers off. Merged onto tinyconfig for kdevflow's own tests
+// (and the test kernel the boot flow reuses); a quick guest kernel for anyone else.
+// Kept as a module (not a .config file) so it is deployed with the scripts: Windmill
+// syncs only scripts and flows, and a step runs without its siblings on disk.
+
+export const TINY_GUEST = `CONFIG_64BIT=y
 CONFIG_PRINTK=y
 CONFIG_TTY=y
 CONFIG_SERIAL_8250=y
@@ -33,3 +36,4 @@ CONFIG_MODULE_UNLOAD=y
 # one small module, so modules_install installs something real
 CONFIG_IKCONFIG=m
 CONFIG_IKCONFIG_PROC=y
+`;
