@@ -61,11 +61,21 @@ const flowEnv: Record<string, string> = {
 };
 const quiet = { quiet: true, env: flowEnv };
 
-async function flow(sets: Record<string, unknown>): Promise<QemuManifest> {
+/** Each step's time from the engine's `<== step <id>: ok in <t>` lines. */
+function stepTimes(log: string): string {
+  const out: string[] = [];
+  for (const m of log.matchAll(/^<== step (\w+): ok in ([\d.]+) (ms|s)/gm)) {
+    const s = Number(m[2]) / (m[3] === "ms" ? 1000 : 1);
+    if (m[1] !== "method") out.push(`${m[1]} ${s.toFixed(1)} s`);
+  }
+  return out.join(", ");
+}
+
+async function flow(sets: Record<string, unknown>): Promise<{ manifest: QemuManifest; steps: string }> {
   const args = ["run", "f/qemu/build"];
   for (const [k, v] of Object.entries(sets)) args.push("--set", `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
   const res = await run([KDEVFLOW, ...args], { ...quiet, capture: true });
-  return QemuManifest.parse(JSON.parse(res.stdout));
+  return { manifest: QemuManifest.parse(JSON.parse(res.stdout)), steps: stepTimes(res.stderr) };
 }
 
 try {
@@ -106,21 +116,23 @@ try {
   // same way (another tree, another prefix), so neither is warmer than the other.
   if (CCACHE) await byHand("warm-up");
   const handSeconds = await byHand("hand");
-  let built: QemuManifest | undefined;
+  let built: { manifest: QemuManifest; steps: string } | undefined;
   const viaFlow = await seconds("flow (reuse off)", async () => {
     built = await flow({ ...base, reuse: false });
   });
-  let reused: QemuManifest | undefined;
+  let reused: { manifest: QemuManifest; steps: string } | undefined;
   const reuse = await seconds("flow (reuse on, identity published)", async () => {
     reused = await flow({ ...base, reuse: true });
   });
-  if (!reused?.reused || reused.identity !== built?.identity) throw new Error("the second flow run did not reuse the first");
+  if (!reused?.manifest.reused || reused.manifest.identity !== built?.manifest.identity) throw new Error("the second flow run did not reuse the first");
 
   const overhead = ((viaFlow - handSeconds) / handSeconds) * 100;
   console.log(`QEMU ${fixture.version} x86_64-softmmu, ccache ${CCACHE ? "on (warm)" : "off"}, ${availableParallelism()} cores`);
   console.log(`by hand (configure + make + make install): ${handSeconds.toFixed(1)} s`);
   console.log(`flow f/qemu/build (reuse off):             ${viaFlow.toFixed(1)} s  (${overhead >= 0 ? "+" : ""}${overhead.toFixed(1)} %)`);
   console.log(`flow f/qemu/build (reuse):                 ${reuse.toFixed(1)} s`);
+  console.log(`  steps of the build: ${built?.steps}`);
+  console.log(`  steps of the reuse: ${reused.steps}`);
 } finally {
   await rm(root, { recursive: true, force: true });
 }
