@@ -11,10 +11,22 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { InputError } from "../../f/common/errors.ts";
 import { evalExpr, evalPredicate, toJsonValue, type ExprContext } from "./expr.ts";
-import { allModules, moduleFile, type FlowFile, type FlowLocation, type FlowModule, type RawScriptValue, type ScriptValue } from "./flow.ts";
+import {
+  allModules,
+  findFlow,
+  moduleFile,
+  readFlowFile,
+  type FlowFile,
+  type FlowLocation,
+  type FlowModule,
+  type FlowValue,
+  type RawScriptValue,
+  type ScriptValue,
+} from "./flow.ts";
 import { runJobProcess } from "./job.ts";
 import { mainSignatureOf } from "./params.ts";
 import { maxTries, retryDelaySeconds } from "./retry.ts";
+import { validateInputs } from "./schema.ts";
 
 export const STEP_HOST = resolve(import.meta.dirname, "step_host.ts");
 
@@ -62,6 +74,29 @@ export interface PreparedStep {
   names: string[];
 }
 
+/** A flow resolved before the run: its script steps and, by module id, the flows its flow modules run. */
+export interface PreparedFlow {
+  location: FlowLocation;
+  flow: FlowFile;
+  steps: Map<string, PreparedStep>;
+  subflows: Map<string, PreparedFlow>;
+}
+
+/** What a flow module's run inherits from the run that started it. */
+interface ParentRun {
+  /** The job id of the top-level flow (WM_ROOT_FLOW_JOB_ID). */
+  rootJobId: string;
+  runDir: string;
+  /** The parent's shared folder when the parent runs on one worker; else the child makes its own. */
+  sharedDir: string | null;
+  /** The id of the flow module, prefixed to the child's step records (`kernel/compile`). */
+  stepPrefix: string;
+  prepared: PreparedFlow;
+  /** performance.now() after which a flow module's timeout (this one's or an outer one's) has passed, and what to say then. */
+  deadline?: number;
+  deadlineMessage?: string;
+}
+
 export interface RunOptions {
   workspace: string;
   location: FlowLocation;
@@ -106,6 +141,90 @@ export async function prepareFlow(workspace: string, location: FlowLocation, flo
     prepared.set(m.id, { file, names: sig.names });
   }
   return prepared;
+}
+
+/**
+ * Resolve a flow and, depth first, every flow its flow modules run (each `type: flow`
+ * module's path names a flow of the same workspace), with their scripts: a missing
+ * flow or script, or a flow that runs itself, is an InputError before anything runs.
+ */
+export async function prepareRun(workspace: string, location: FlowLocation, flow: FlowFile, stack: readonly string[] = []): Promise<PreparedFlow> {
+  const chain = [...stack, location.path];
+  const steps = await prepareFlow(workspace, location, flow);
+  const subflows = new Map<string, PreparedFlow>();
+  for (const m of allModules(flow)) {
+    if (m.value.type !== "flow") continue;
+    const field = `${location.path} step ${m.id}`;
+    let child: FlowLocation;
+    try {
+      child = findFlow(workspace, m.value.path);
+    } catch (err) {
+      throw new InputError(field, `the path of a flow in the workspace (${(err as Error).message.replace(/\.$/, "")})`);
+    }
+    if (chain.includes(child.path)) {
+      throw new InputError(field, `a flow that does not run itself (${[...chain, child.path].join(" -> ")})`);
+    }
+    subflows.set(m.id, await prepareRun(workspace, child, readFlowFile(child), chain));
+  }
+  return { location, flow, steps, subflows };
+}
+
+/** Re-raise a sub-flow's input error with the flow module's id in front of its sentence: `step kernel: git_ref: ...`. */
+function prefixInputError(stepId: string, err: unknown): unknown {
+  if (!(err instanceof InputError)) return err;
+  const out = new InputError(`step ${stepId}: ${err.field}`, err.expected);
+  out.message = `step ${stepId}: ${err.message}`;
+  return out;
+}
+
+/** A sub-flow's inputs: the evaluated transforms, checked and defaulted against its form. */
+export function childInputs(stepId: string, child: PreparedFlow, args: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return validateInputs(child.flow.schema, args);
+  } catch (err) {
+    throw prefixInputError(stepId, err);
+  }
+}
+
+const RUN_STATE_NAMES = /\b(results|previous_result|result|error|params|variable|resource)\b/;
+
+/**
+ * Before anything runs, check the inputs of each top-level flow module whose transforms
+ * read only flow_input (and that has no skip_if): its sub-flow's form must accept them,
+ * so a bad kernel.git_ref is refused before the workbench step runs. Recurses into the
+ * sub-flows with the inputs they would get. Transforms that read earlier results are
+ * checked when the module runs.
+ */
+export async function precheckFlowModules(prepared: PreparedFlow, input: Record<string, unknown>): Promise<void> {
+  for (const m of prepared.flow.value.modules) {
+    const v = m.value;
+    const child = prepared.subflows.get(m.id);
+    if (v.type !== "flow" || !child || m.skip_if) continue;
+    const transforms = Object.values(v.input_transforms ?? {});
+    if (transforms.some((t) => t.type === "javascript" && RUN_STATE_NAMES.test(t.expr))) continue;
+    const args: Record<string, unknown> = {};
+    let evaluable = true;
+    for (const [name, t] of Object.entries(v.input_transforms ?? {})) {
+      let value: unknown;
+      if (t.type === "static") value = t.value;
+      else {
+        try {
+          value = await evalExpr(t.expr, { flow_input: input, results: {}, previous_result: null, params: {} });
+        } catch {
+          evaluable = false; // the run reports it, as the step's failure
+          break;
+        }
+      }
+      if (value !== undefined) args[name] = toJsonValue(value);
+    }
+    if (!evaluable) continue;
+    const childInput = childInputs(m.id, child, args);
+    try {
+      await precheckFlowModules(child, childInput);
+    } catch (err) {
+      throw prefixInputError(m.id, err);
+    }
+  }
 }
 
 /** Input transforms that name no parameter of main: a worker drops them silently, so say so. */
@@ -162,11 +281,21 @@ export class FlowRun {
   private runDir = "";
   private sharedDir = "";
   private prepared = new Map<string, PreparedStep>();
+  private subflows = new Map<string, PreparedFlow>();
 
-  constructor(private readonly opts: RunOptions) {}
+  /** `parent` is set when this run is a flow module's sub-flow. */
+  constructor(
+    private readonly opts: RunOptions,
+    private readonly parent?: ParentRun,
+  ) {}
 
+  private get rootJobId(): string {
+    return this.parent?.rootJobId ?? this.flowJobId;
+  }
+
+  /** Jobs see ./shared: this flow is same_worker, or it runs inside a flow that is. */
   private get sameWorker(): boolean {
-    return this.opts.flow.value.same_worker === true;
+    return this.opts.flow.value.same_worker === true || (this.parent?.sharedDir ?? null) !== null;
   }
 
   private ctx(previous: unknown, extra: Partial<ExprContext> = {}): ExprContext {
@@ -176,11 +305,22 @@ export class FlowRun {
   async run(): Promise<FlowOutcome> {
     const started = performance.now();
     const { location, flow, log } = this.opts;
-    this.prepared = await prepareFlow(this.opts.workspace, location, flow);
-    this.runDir = await mkdtemp(join(tmpdir(), "kdevflow-run-"));
-    if (!this.opts.keepRunDir) liveRunDirs.add(this.runDir);
-    this.sharedDir = join(this.runDir, "shared");
-    if (this.sameWorker) await mkdir(this.sharedDir);
+    const parent = this.parent;
+    const prepared = parent ? parent.prepared : await prepareRun(this.opts.workspace, location, flow);
+    this.prepared = prepared.steps;
+    this.subflows = prepared.subflows;
+    if (parent) {
+      // A sub-flow runs in its parent's run folder and, on one worker, in its shared folder.
+      this.runDir = parent.runDir;
+      this.sharedDir = parent.sharedDir ?? join(this.runDir, `shared-${this.flowJobId}`);
+      if (parent.sharedDir === null && this.sameWorker) await mkdir(this.sharedDir);
+    } else {
+      await precheckFlowModules(prepared, this.opts.input);
+      this.runDir = await mkdtemp(join(tmpdir(), "kdevflow-run-"));
+      if (!this.opts.keepRunDir) liveRunDirs.add(this.runDir);
+      this.sharedDir = join(this.runDir, "shared");
+      if (this.sameWorker) await mkdir(this.sharedDir);
+    }
     log(`==> flow ${location.path}${flow.summary ? `: ${flow.summary}` : ""}`);
     log(`    inputs: ${JSON.stringify(this.opts.input)}`);
     for (const w of unusedInputWarnings(flow, this.prepared)) log(`    warning: ${w}`);
@@ -200,7 +340,9 @@ export class FlowRun {
       if (!(err instanceof StepFailed)) throw err;
       outcome = await this.handleFailure(err.error);
     } finally {
-      if (this.opts.keepRunDir) log(`    run folder kept: ${this.runDir}`);
+      if (parent) {
+        /* the top-level run removes the run folder */
+      } else if (this.opts.keepRunDir) log(`    run folder kept: ${this.runDir}`);
       else {
         await rm(this.runDir, { recursive: true, force: true });
         liveRunDirs.delete(this.runDir);
@@ -238,10 +380,18 @@ export class FlowRun {
     return { last };
   }
 
+  private deadlineMessage(): string {
+    return this.parent?.deadlineMessage ?? "the flow module timed out";
+  }
+
   private async runModule(m: FlowModule, previous: unknown, extra: Partial<ExprContext> = {}): Promise<ModulesOutcome> {
     const { log } = this.opts;
     log(`==> step ${m.id}${m.summary ? `: ${m.summary}` : ""}`);
     const started = performance.now();
+    if (this.parent?.deadline !== undefined && performance.now() >= this.parent.deadline) {
+      this.steps.push({ id: m.id, status: "failure", tries: 0, durationMs: 0 });
+      throw new StepFailed({ name: "TimeoutError", message: this.deadlineMessage(), stack: "", step_id: m.id });
+    }
     if (m.skip_if) {
       let skip: boolean;
       try {
@@ -336,7 +486,51 @@ export class FlowRun {
       case "script":
       case "rawscript":
         return { last: await this.runScript(m, v, previous, extra) };
+      case "flow":
+        return { last: await this.runSubflow(m, v, previous, extra) };
     }
+  }
+
+  /**
+   * A flow module: evaluate its transforms, check them against the sub-flow's form (an
+   * InputError naming `step <id>: <field>`), run the sub-flow in this run's folder (and
+   * shared folder), and return its result. The sub-flow's failure is this step's failure,
+   * with step_id this module's id and the sub-flow's own step in flow_step_id.
+   */
+  private async runSubflow(m: FlowModule, v: FlowValue, previous: unknown, extra: Partial<ExprContext>): Promise<unknown> {
+    const child = this.subflows.get(m.id);
+    if (!child) throw new StepFailed({ name: "ExecutionError", message: `flow ${v.path} was not prepared`, stack: "", step_id: m.id });
+    const args = await this.argsFor(m, v, previous, extra);
+    let input: Record<string, unknown>;
+    try {
+      input = childInputs(m.id, child, args);
+    } catch (err) {
+      const e = err as Error;
+      throw new StepFailed({ name: e.name, message: e.message, stack: e.stack ?? "", step_id: m.id });
+    }
+    let deadline = this.parent?.deadline;
+    let deadlineMessage = this.parent?.deadlineMessage;
+    if (typeof m.timeout === "number" && (deadline === undefined || performance.now() + m.timeout * 1000 < deadline)) {
+      deadline = performance.now() + m.timeout * 1000;
+      deadlineMessage = `step ${m.id} (flow ${child.location.path}) timed out after ${m.timeout} s and was killed`;
+    }
+    const run = new FlowRun(
+      { ...this.opts, location: child.location, flow: child.flow, input, log: (line) => this.opts.log(`  ${line}`) },
+      {
+        rootJobId: this.rootJobId,
+        runDir: this.runDir,
+        sharedDir: this.sameWorker ? this.sharedDir : null,
+        stepPrefix: m.id,
+        prepared: child,
+        ...(deadline !== undefined ? { deadline, deadlineMessage: deadlineMessage ?? "" } : {}),
+      },
+    );
+    const outcome = await run.run();
+    for (const step of outcome.steps) this.steps.push({ ...step, id: `${m.id}/${step.id}` });
+    if (outcome.status !== "failure") return outcome.result ?? null;
+    const e = outcome.error;
+    if (!e) throw new StepFailed({ name: "ExecutionError", message: `flow ${child.location.path}: ${String(outcome.result)}`, stack: "", step_id: m.id });
+    throw new StepFailed({ ...e, message: e.message, step_id: m.id, flow_path: child.location.path, flow_step_id: e.step_id });
   }
 
   private toStepFailed(stepId: string, what: string, err: unknown): StepFailed {
@@ -344,7 +538,7 @@ export class FlowRun {
     return new StepFailed({ name: e.name, message: `${what}: ${e.message}`, stack: e.stack ?? "", step_id: stepId });
   }
 
-  private async argsFor(m: FlowModule, v: ScriptValue | RawScriptValue, previous: unknown, extra: Partial<ExprContext>) {
+  private async argsFor(m: FlowModule, v: ScriptValue | RawScriptValue | FlowValue, previous: unknown, extra: Partial<ExprContext>) {
     const args: Record<string, unknown> = {};
     for (const [name, t] of Object.entries(v.input_transforms ?? {})) {
       let value: unknown;
@@ -388,12 +582,14 @@ export class FlowRun {
       WM_FLOW_STEP_ID: m.id,
       WM_JOB_ID: jobId,
       WM_FLOW_JOB_ID: this.flowJobId,
-      WM_ROOT_FLOW_JOB_ID: this.flowJobId,
+      WM_ROOT_FLOW_JOB_ID: this.rootJobId,
       WM_JOB_PATH: v.type === "script" ? v.path : `${this.opts.location.path}/${m.id}`,
       WM_WORKSPACE: env.WM_WORKSPACE ?? "local",
       KDEVFLOW_LOCAL: "1",
     });
-    const timeoutMs = typeof m.timeout === "number" ? m.timeout * 1000 : undefined;
+    const ownMs = typeof m.timeout === "number" ? m.timeout * 1000 : undefined;
+    const leftMs = this.parent?.deadline !== undefined ? Math.max(1, this.parent.deadline - performance.now()) : undefined;
+    const timeoutMs = ownMs === undefined ? leftMs : leftMs === undefined ? ownMs : Math.min(ownMs, leftMs);
     const res = await runJobProcess({
       argv: [this.opts.bun, STEP_HOST, jobFile],
       cwd: jobDir,
@@ -402,7 +598,10 @@ export class FlowRun {
       onLine: (line) => this.opts.log(`  ${line}`),
     });
     const fail = (name: string, message: string) => new StepFailed({ name, message, stack: "", step_id: m.id });
-    if (res.timedOut) throw fail("TimeoutError", `step ${m.id} timed out after ${m.timeout} s and was killed`);
+    if (res.timedOut) {
+      if (ownMs !== undefined && timeoutMs === ownMs) throw fail("TimeoutError", `step ${m.id} timed out after ${m.timeout} s and was killed`);
+      throw fail("TimeoutError", this.deadlineMessage());
+    }
     if (res.spawnError) throw fail("ExecutionError", `could not start ${this.opts.bun}: ${res.spawnError}`);
     let outcome: { ok: boolean; result?: unknown; error?: Record<string, unknown> };
     try {

@@ -41,7 +41,14 @@ export interface IdentityValue {
   type: "identity";
 }
 
-export type ModuleValue = ScriptValue | RawScriptValue | BranchOneValue | IdentityValue;
+/** Another flow of the workspace, run as one step: its result is this module's result. */
+export interface FlowValue {
+  type: "flow";
+  path: string;
+  input_transforms?: Record<string, InputTransform>;
+}
+
+export type ModuleValue = ScriptValue | RawScriptValue | BranchOneValue | IdentityValue | FlowValue;
 
 export interface RetrySpec {
   constant?: { attempts?: number; seconds?: number };
@@ -228,7 +235,7 @@ export function readFlowSummary(loc: FlowLocation): string {
   }
 }
 
-const SUPPORTED = ["script", "rawscript", "branchone", "identity"];
+const SUPPORTED = ["script", "rawscript", "branchone", "identity", "flow"];
 
 /** Module settings that change what a run does and that the engine does not implement: refused, not ignored. */
 const UNSUPPORTED_MODULE_KEYS = ["continue_on_error", "sleep", "suspend", "mock", "cache_ttl", "stop_after_all_iters_if"] as const;
@@ -265,13 +272,16 @@ export function checkFlowShape(doc: unknown, flowPath: string): asserts doc is F
       throw new InputError(where(`module ${m.id}`), `a module type the local runner supports (${SUPPORTED.join(", ")})`, v.type);
     }
     if (v.type === "script" && typeof v.path !== "string") throw new InputError(where(`module ${m.id}.value.path`), "a script path");
+    if (v.type === "flow" && (typeof v.path !== "string" || normaliseFlowPath(v.path) === null)) {
+      throw new InputError(where(`module ${m.id}.value.path`), "a flow path like f/<folder>/<name>", v.path);
+    }
     if (v.type === "rawscript") {
       if (typeof v.content !== "string") throw new InputError(where(`module ${m.id}.value.content`), "'!inline <file>' or code");
       if (v.language !== undefined && v.language !== "bun") {
         throw new InputError(where(`module ${m.id}.value.language`), "bun (the only language the local runner runs)", v.language);
       }
     }
-    if ((v.type === "script" || v.type === "rawscript") && v.input_transforms !== undefined) {
+    if ((v.type === "script" || v.type === "rawscript" || v.type === "flow") && v.input_transforms !== undefined) {
       if (!isObject(v.input_transforms)) throw new InputError(where(`module ${m.id}.value.input_transforms`), "a mapping");
       for (const [k, t] of Object.entries(v.input_transforms)) {
         const ok = isObject(t) && (t.type === "static" || (t.type === "javascript" && typeof t.expr === "string"));

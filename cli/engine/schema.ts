@@ -51,8 +51,16 @@ function isOpaqueObject(p: PropSchema): boolean {
   return typeof p.format === "string" && (p.format.startsWith("dynselect-") || p.format.startsWith("resource-"));
 }
 
-function hasFreeFormProperties(p: PropSchema): boolean {
-  return p.properties === undefined || (p.additionalProperties !== undefined && p.additionalProperties !== false);
+/**
+ * An object field the Windmill form edits as free JSON takes any keys: one with no
+ * `properties` (or `properties: {}`) unless `additionalProperties: false`, and one whose
+ * `additionalProperties` is given and not false. A group with fields and no
+ * `additionalProperties` keeps refusing unknown keys (a typo in a group is caught).
+ */
+export function isFreeFormObject(p: PropSchema): boolean {
+  if (p.additionalProperties !== undefined && p.additionalProperties !== false) return true;
+  const noFields = p.properties === undefined || (isPlainObject(p.properties) && Object.keys(p.properties).length === 0);
+  return noFields && p.additionalProperties !== false;
 }
 
 function choiceList(values: readonly unknown[]): string {
@@ -141,10 +149,11 @@ export function checkValue(p: PropSchema, value: unknown, field: string): unknow
  * schema is free-form), defaults filled, nested objects checked recursively, required
  * keys present. Returns a new object.
  */
-export function checkObject(p: PropSchema, value: Record<string, unknown>, field: string): Record<string, unknown> {
+export function checkObject(p: PropSchema, value: Record<string, unknown>, field: string, topLevel = false): Record<string, unknown> {
   const props = p.properties ?? {};
   const known = orderedKeys(p);
-  if (!hasFreeFormProperties(p)) {
+  // The flow's own form is never free-form: a flow with no inputs refuses every key.
+  if (topLevel || !isFreeFormObject(p)) {
     for (const key of Object.keys(value)) {
       if (!(key in props)) {
         throw new InputError(joinPath(field, key), unknownFieldExpectation(field, known));
@@ -189,7 +198,7 @@ export function checkObject(p: PropSchema, value: Record<string, unknown>, field
 export function validateInputs(schema: FormSchema | undefined, input: Record<string, unknown>): Record<string, unknown> {
   const form: PropSchema = { type: "object", properties: {}, ...(schema ?? {}) };
   if (!form.properties) form.properties = {};
-  return checkObject(form, input, "");
+  return checkObject(form, input, "", true);
 }
 
 /** The property schema a dotted key (`build.jobs`) names, or an InputError naming the key. */
@@ -199,7 +208,7 @@ export function propertyAt(schema: FormSchema | undefined, dotted: string): Prop
   const walked: string[] = [];
   for (const part of parts) {
     if (part === "") throw new InputError(`--set ${dotted}`, "a field name like name or group.name");
-    if (cur.properties === undefined && cur.type === "object") return null; // free-form object: any key
+    if (walked.length && cur.type === "object" && isFreeFormObject(cur) && !(cur.properties ?? {})[part]) return null; // free-form object: any key
     if (walked.length && cur.type !== undefined && cur.type !== "object") {
       throw new InputError(`--set ${dotted}`, `a field of a group, but ${walked.join(".")} is a ${cur.type} field, not a group`);
     }

@@ -279,11 +279,12 @@ describe("list, show, help", () => {
     const run = await kdevflow(["list"]);
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split("\n");
-    expect(lines).toContain("f/engine/branch       branchone picks the first true branch, else the default");
+    expect(lines).toContain("f/engine/branch           branchone picks the first true branch, else the default");
     expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([
-      "f/engine/branch", "f/engine/early_error", "f/engine/failure", "f/engine/inline", "f/engine/input_error",
-      "f/engine/misc", "f/engine/nested", "f/engine/retry", "f/engine/shared", "f/engine/skip", "f/engine/stop",
-      "f/engine/timeout", "f/engine/transforms",
+      "f/engine/branch", "f/engine/child", "f/engine/early_error", "f/engine/failure", "f/engine/flaky_child", "f/engine/inline",
+      "f/engine/input_error", "f/engine/late_input", "f/engine/loop", "f/engine/misc", "f/engine/nested", "f/engine/parent",
+      "f/engine/retry", "f/engine/shared", "f/engine/skip", "f/engine/slow_child", "f/engine/stop", "f/engine/subflow_retry",
+      "f/engine/subflow_timeout", "f/engine/timeout", "f/engine/transforms",
     ]);
   });
 

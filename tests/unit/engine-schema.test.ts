@@ -155,6 +155,44 @@ describe("coerceSetValue reads --set text by the field's type", () => {
   });
 });
 
+describe("free-form objects (the Windmill form edits them as JSON) take any keys", () => {
+  const schemas: Array<[string, PropSchema]> = [
+    ["no properties", { type: "object" }],
+    ["properties: {}", { type: "object", properties: {} }],
+    ["additionalProperties: true beside fields", { type: "object", properties: { a: { type: "string", default: "d" } }, additionalProperties: true }],
+    ["additionalProperties as a schema", { type: "object", properties: { a: { type: "string", default: "d" } }, additionalProperties: { type: "number" } }],
+    ["properties: {} and additionalProperties: true", { type: "object", properties: {}, additionalProperties: true }],
+  ];
+  const wrap = (p: PropSchema): FormSchema => ({ type: "object", properties: { obj: p }, required: ["obj"] });
+  it.each(schemas)("%s: validateInputs keeps every key", (_name, p) => {
+    const out = validateInputs(wrap(p), { obj: { x: 1, nested: { y: [2] } } }) as { obj: Record<string, unknown> };
+    expect(out.obj).toMatchObject({ x: 1, nested: { y: [2] } });
+    if (p.properties && "a" in p.properties) expect(out.obj.a).toBe("d"); // declared fields still get their defaults
+  });
+  it.each(schemas)("%s: --set reaches a key inside it", (_name, p) => {
+    expect(applySets(wrap(p), {}, [["obj.x", "1"], ["obj.s", "text"]])).toEqual({ obj: { x: 1, s: "text" } });
+  });
+  it.each(schemas)("%s: a declared field is still checked", (_name, p) => {
+    if (!(p.properties && "a" in p.properties)) return;
+    expect(() => validateInputs(wrap(p), { obj: { a: 3 } })).toThrow("obj.a: expected a string, got 3.");
+  });
+
+  const closed: Array<[string, PropSchema, string]> = [
+    ["fields and no additionalProperties", { type: "object", properties: { a: { type: "string" } } }, "obj.x: expected one of the fields of obj (a); there is no such field."],
+    ["fields and additionalProperties: false", { type: "object", properties: { a: { type: "string" } }, additionalProperties: false }, "obj.x: expected one of the fields of obj (a); there is no such field."],
+    ["no fields and additionalProperties: false", { type: "object", properties: {}, additionalProperties: false }, "obj.x: expected no field here (group obj has none)."],
+  ];
+  it.each(closed)("%s: an unknown key is refused", (_name, p, message) => {
+    expect(() => validateInputs(wrap(p), { obj: { x: 1 } })).toThrow(message);
+    expect(() => applySets(wrap(p), {}, [["obj.x", "1"]])).toThrow(`--set ${message}`);
+  });
+
+  it("a flow's own form with no inputs is not free-form: it refuses every key", () => {
+    expect(() => validateInputs({ type: "object", properties: {} }, { x: 1 })).toThrow("x: expected no field here (the flow has none).");
+    expect(() => validateInputs(undefined, { x: 1 })).toThrow("x: expected no field here (the flow has none).");
+  });
+});
+
 describe("applySets", () => {
   it("sets dotted keys, keeps the rest of --input, later --set wins", () => {
     const out = applySets(form, { name: "file", build: { jobs: 8, ccache: { size: "1G" } } }, [
