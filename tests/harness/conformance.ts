@@ -449,6 +449,15 @@ export function valueMisfit(prop: JsonSchema | undefined, value: unknown): strin
     (want === "array" && kind === "array");
   if (!fits) return `expected ${want}, got ${show(value)}`;
   if (Array.isArray(prop.enum) && !prop.enum.includes(value)) return `expected one of ${show(prop.enum)}, got ${show(value)}`;
+  if (want === "object" && kind === "object" && isClosedGroup(prop)) {
+    // A group with fields (a sub-flow's form group): every key is one of them, and fits it.
+    const fields = prop.properties as Record<string, JsonSchema>;
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (!(k in fields)) return `${k} is not a field of the group (it has ${Object.keys(fields).join(", ")})`;
+      const bad = valueMisfit(fields[k], v);
+      if (bad) return `${k}: ${bad}`;
+    }
+  }
   if (want === "array" && Array.isArray(value) && prop.items) {
     for (const item of value) {
       const bad = valueMisfit(prop.items as JsonSchema, item);
@@ -458,9 +467,22 @@ export function valueMisfit(prop: JsonSchema | undefined, value: unknown): strin
   return null;
 }
 
+/** A form group with fields, and no `additionalProperties` opening it to other keys (the form edits those as free JSON). */
+function isClosedGroup(prop: JsonSchema): boolean {
+  const fields = prop.properties as Record<string, JsonSchema> | undefined;
+  const extra = prop.additionalProperties;
+  return !!fields && Object.keys(fields).length > 0 && (extra === undefined || extra === false);
+}
+
+/**
+ * The inputs a step may be given and must be given. For a sub-flow these are its form's
+ * properties, and its required fields less those with a default (the form fills them).
+ */
 function targetInputs(target: StepTarget): { known: string[]; required: string[] } {
   if (target.args) return { known: target.args.map((a) => a.name), required: target.args.filter((a) => !a.has_default).map((a) => a.name) };
-  return { known: Object.keys(target.flowSchema?.properties ?? {}), required: (target.flowSchema?.required as string[] | undefined) ?? [] };
+  const props = (target.flowSchema?.properties as Record<string, JsonSchema> | undefined) ?? {};
+  const required = ((target.flowSchema?.required as string[] | undefined) ?? []).filter((r) => props[r]?.default === undefined);
+  return { known: Object.keys(props), required };
 }
 
 /** Every script's `.script.yaml` schema matches its main; every .script.yaml has its script. */

@@ -237,6 +237,38 @@ interface Breakage {
 const FLOW = "f/demo/hello__flow/flow.yaml";
 const META = "f/demo/greet.script.yaml";
 
+/** A flow that runs f/demo/hello as a `type: flow` module (a sub-flow), added to a copy of the test workspace. */
+const CALLER = "f/demo/caller__flow/flow.yaml";
+const CALLER_YAML = `summary: Greet through the hello flow
+description: Runs f/demo/hello as a flow module and returns its result.
+value:
+  modules:
+    - id: hello
+      value:
+        type: flow
+        path: f/demo/hello
+        input_transforms:
+          name:
+            type: javascript
+            expr: flow_input.who
+          loud:
+            type: static
+            value: true
+  same_worker: true
+schema:
+  $schema: https://json-schema.org/draft/2020-12/schema
+  type: object
+  order:
+    - who
+  properties:
+    who:
+      type: string
+      description: Who to greet.
+  required:
+    - who
+`;
+const addCaller = (d: string) => put(d, CALLER, CALLER_YAML);
+
 const BREAKAGES: Breakage[] = [
   // windmill-yaml-validator
   {
@@ -293,6 +325,31 @@ const BREAKAGES: Breakage[] = [
     check: checkFlowWiring,
     breakIt: (d) => editYaml(d, FLOW, (f) => f.value.modules.push({ id: "sub", value: { type: "flow", path: "f/demo/missing", input_transforms: {} } })),
     expect: /\(sub\): flow "f\/demo\/missing" does not exist/,
+  },
+  ...(
+    [
+      ["an input the sub-flow's form lacks", (f: any) => (f.value.modules[0].value.input_transforms.volume = { type: "static", value: 11 }), /caller__flow\/flow\.yaml: modules\[0\] \(hello\): input_transforms\.volume is not an argument of f\/demo\/hello \(it has name, loud\)/],
+      ["a required input of the sub-flow not given", (f: any) => delete f.value.modules[0].value.input_transforms.name, /caller__flow\/flow\.yaml: .*\(hello\): f\/demo\/hello requires name, and input_transforms does not give it/],
+      ["a static value that does not fit the sub-flow's field", (f: any) => (f.value.modules[0].value.input_transforms.loud.value = "yes"), /\(hello\): input_transforms\.loud: the static value does not fit f\/demo\/hello's loud: expected boolean, got "yes"/],
+    ] as const
+  ).map(([name, change, re]) => ({
+    name: `a flow module: ${name}`,
+    check: checkFlowWiring,
+    breakIt: async (d: string) => {
+      await addCaller(d);
+      await editYaml(d, CALLER, change);
+    },
+    expect: re,
+  })),
+  {
+    name: "a flow module: a static group value with a key the sub-flow's group lacks",
+    check: checkFlowWiring,
+    breakIt: async (d) => {
+      await addCaller(d);
+      await editYaml(d, FLOW, (f) => (f.schema.properties.opts = { type: "object", description: "Options.", properties: { depth: { type: "number", description: "How deep." } } }));
+      await editYaml(d, CALLER, (f) => (f.value.modules[0].value.input_transforms.opts = { type: "static", value: { depht: 2 } }));
+    },
+    expect: /input_transforms\.opts: the static value does not fit f\/demo\/hello's opts: depht is not a field of the group \(it has depth\)/,
   },
   {
     name: "an input_transforms key main does not take",
@@ -562,6 +619,30 @@ describe("each check fails on a broken copy of the test workspace", () => {
       expect(problems.some((p) => b.expect.test(p)), `no problem matched ${b.expect}; got:\n${problems.join("\n")}`).toBe(true);
     });
   }
+
+  it("a flow module (type: flow) passes every check and wmill lint: the validator knows it", async () => {
+    const dir = await copyOf(GOOD);
+    await addCaller(dir);
+    const ws = await listWorkspace(dir);
+    expect(ws.files).toContain(CALLER);
+    for (const [name, check] of Object.entries(CHECKS)) expect(await check(ws), name).toEqual([]);
+    const { exitCode, output } = await wmillLint(dir);
+    expect(exitCode, output).toBe(0);
+  });
+
+  it("a flow module may leave out a required input of the sub-flow that has a default; a free-form group takes any keys", async () => {
+    const dir = await copyOf(GOOD);
+    await addCaller(dir);
+    await editYaml(dir, FLOW, (f) => {
+      f.schema.required = ["name", "loud"];
+      f.schema.properties.extra = { type: "object", description: "Free JSON." };
+    });
+    await editYaml(dir, CALLER, (f) => {
+      delete f.value.modules[0].value.input_transforms.loud;
+      f.value.modules[0].value.input_transforms.extra = { type: "static", value: { any: 1 } };
+    });
+    expect(await checkFlowWiring(await listWorkspace(dir))).toEqual([]);
+  });
 
   it("a description-only change is not a schema problem (descriptions aside, as long as there is one)", async () => {
     const dir = await copyOf(GOOD);
