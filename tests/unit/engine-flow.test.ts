@@ -223,3 +223,73 @@ describe("unusedInputWarnings", () => {
     ]);
   });
 });
+
+describe("flow modules: the sub-flow's inputs before the run (precheckFlowModules) and when the module runs (childInputs)", async () => {
+  const { childInputs, precheckFlowModules } = await import("../../cli/engine/executor.ts");
+  type Prepared = Parameters<typeof childInputs>[1];
+  const loc = (path: string) => ({ path, dir: `/ws/${path}__flow`, file: `/ws/${path}__flow/flow.yaml` });
+  const kernelForm = {
+    type: "object" as const,
+    properties: { git_ref: { type: "string" }, jobs: { type: "integer", default: 2, minimum: 1 } },
+    required: ["git_ref"],
+  };
+  const leaf: Prepared = { location: loc("f/kernel/build"), flow: { value: { modules: [] }, schema: kernelForm }, steps: new Map(), subflows: new Map() };
+  const parentWith = (module: Record<string, unknown>): Prepared => ({
+    location: loc("f/qsu/bringup"),
+    flow: { value: { modules: [{ id: "kernel", value: { type: "flow", path: "f/kernel/build", input_transforms: {} }, ...module } as never] } },
+    steps: new Map(),
+    subflows: new Map([["kernel", leaf]]),
+  });
+  const transforms = (t: Record<string, unknown>) => ({ value: { type: "flow", path: "f/kernel/build", input_transforms: t } });
+
+  it("childInputs fills the sub-flow's defaults and prefixes a refusal with the module id", () => {
+    expect(childInputs("kernel", leaf, { git_ref: "v6.1" })).toEqual({ git_ref: "v6.1", jobs: 2 });
+    expect(() => childInputs("kernel", leaf, { git_ref: "v6.1", jobs: 0 })).toThrow("step kernel: jobs: expected a number of at least 1, got 0.");
+    expect(() => childInputs("kernel", leaf, {})).toThrow("step kernel: git_ref: expected a value (this input is required and has no default).");
+    expect(() => childInputs("kernel", leaf, { git_ref: "v6.1", job: 1 })).toThrow(/^step kernel: job: expected one of the flow's inputs \(git_ref, jobs\)/);
+    try {
+      childInputs("kernel", leaf, {});
+    } catch (err) {
+      expect((err as Error).name).toBe("InputError");
+      expect((err as { field: string }).field).toBe("step kernel: git_ref");
+    }
+  });
+
+  it.each([
+    ["a transform of flow_input that does not fit", { git_ref: { type: "static", value: "v6.1" }, jobs: { type: "javascript", expr: "flow_input.jobs" } }, { jobs: "many" }, 'step kernel: jobs: expected an integer, got "many".'],
+    ["a required input no transform gives", { jobs: { type: "javascript", expr: "flow_input.jobs" } }, { jobs: 3 }, "step kernel: git_ref: expected a value (this input is required and has no default)."],
+    ["a static value that does not fit", { git_ref: { type: "static", value: 3 } }, {}, "step kernel: git_ref: expected a string, got 3."],
+    ["an input the sub-flow lacks", { git_ref: { type: "static", value: "v6.1" }, colour: { type: "static", value: "red" } }, {}, "step kernel: colour: expected one of the flow's inputs"],
+  ])("refuses before the run: %s", async (_name, t, input, message) => {
+    await expect(precheckFlowModules(parentWith(transforms(t)), input)).rejects.toThrow(message);
+  });
+
+  it.each([
+    ["transforms that read an earlier result", { git_ref: { type: "javascript", expr: "results.pick.ref" } }, {}],
+    ["transforms that read previous_result", { git_ref: { type: "javascript", expr: "previous_result" } }, {}],
+    ["a transform that throws (the run reports it as the step's failure)", { git_ref: { type: "javascript", expr: "flow_input.kernel.git_ref" } }, {}],
+    ["inputs that fit", { git_ref: { type: "javascript", expr: "flow_input.ref" } }, { ref: "v6.18" }],
+  ])("leaves to the run: %s", async (_name, t, input) => {
+    await expect(precheckFlowModules(parentWith(transforms(t)), input)).resolves.toBeUndefined();
+  });
+
+  it("leaves a module with skip_if to the run (it may not run at all)", async () => {
+    await expect(precheckFlowModules(parentWith({ ...transforms({}), skip_if: { expr: "true" } }), {})).resolves.toBeUndefined();
+  });
+
+  it("checks a sub-flow's own flow modules with the inputs it would get, naming both modules", async () => {
+    const middle: Prepared = {
+      location: loc("f/a/middle"),
+      flow: { value: { modules: [{ id: "kernel", value: { type: "flow", path: "f/kernel/build", input_transforms: { git_ref: { type: "javascript", expr: "flow_input.ref" } } } }] }, schema: { type: "object", properties: { ref: {} } } },
+      steps: new Map(),
+      subflows: new Map([["kernel", leaf]]),
+    };
+    const top: Prepared = {
+      location: loc("f/a/top"),
+      flow: { value: { modules: [{ id: "mid", value: { type: "flow", path: "f/a/middle", input_transforms: { ref: { type: "static", value: 7 } } } }] } },
+      steps: new Map(),
+      subflows: new Map([["mid", middle]]),
+    };
+    await expect(precheckFlowModules(top, {})).rejects.toThrow("step mid: step kernel: git_ref: expected a string, got 7.");
+  });
+});
