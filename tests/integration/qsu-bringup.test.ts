@@ -6,7 +6,7 @@
 // guest must have mounted /nix/store and /lib/modules/<kernelrelease> over virtiofs and
 // run init from the closure. A second bring-up reuses every build.
 
-import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,6 +50,19 @@ afterAll(async () => {
 });
 
 describe("f/qsu/bringup", () => {
+  it.each([
+    ["a build group's field the form refuses", { kernel: { git_ref: "v6.1", compiler: "icc" } }, 'kdevflow: kernel.compiler: expected one of "gcc" or "clang", got "icc".'],
+    ["a field the build's group does not have", { qemu: { methd: "nix" } }, /^kdevflow: qemu\.methd: expected one of the fields of qemu \(method, /],
+  ])("refuses %s with exit 2 before any flow module runs (the Workbench stays empty)", async (_name, change, message) => {
+    const res = await runFlowCli("f/qsu/bringup", { ...inputs, ...change }, env);
+    expect(res.exitCode, res.stderr).toBe(2);
+    const last = res.stderr.trim().split("\n").pop()!;
+    if (typeof message === "string") expect(last).toBe(message);
+    else expect(last).toMatch(message);
+    expect(res.stderr).not.toContain("==> step workbench");
+    expect(await readdir(wb)).toEqual(["nixos-flake"]);
+  });
+
   it("from an empty Workbench boots the closure with the kernel it built; uname -r is the manifest's kernelrelease", async () => {
     const res = await runFlowCli("f/qsu/bringup", inputs, env);
     expect(res.exitCode, res.stderr.split("\n").slice(-60).join("\n")).toBe(0);
