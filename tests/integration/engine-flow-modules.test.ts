@@ -101,6 +101,25 @@ describe("a flow module", () => {
     expect(alive, `sleep ${pid} still running`).toBe(false);
   });
 
+  it("a sub-flow's own failure module runs first; the parent fails with the sub-flow's error under the module's id", async () => {
+    const run = await kdevflow(["run", "f/engine/sub_failure"]);
+    expect(run.code).toBe(1);
+    expect(resultOf(run)).toMatchObject({ error: { name: "Error", message: "it broke", step_id: "inner", flow_path: "f/engine/failure", flow_step_id: "explode" } });
+    expect(run.ran).toEqual({ ok: 1, boom: 1, failure: 1 });
+  });
+
+  it("a sub-flow whose failure module recovers makes the flow module succeed, with that module's result", async () => {
+    const run = await kdevflow(["run", "f/engine/sub_failure", "--set", "recover=true"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toEqual({ step_id: "explode", message: "it broke", name: "Error", ok_result: "fine", recover: true });
+  });
+
+  it("a same_worker sub-flow under a parent without same_worker gets a shared folder of its own", async () => {
+    const run = await kdevflow(["run", "f/engine/solo"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toMatchObject({ read: { note: "from the solo parent", shared_is_link: true } });
+  });
+
   it("a flow that runs itself is refused before anything runs", async () => {
     const run = await kdevflow(["run", "f/engine/loop"]);
     expect(run.code).toBe(2);
