@@ -89,8 +89,6 @@ interface ParentRun {
   runDir: string;
   /** The parent's shared folder when the parent runs on one worker; else the child makes its own. */
   sharedDir: string | null;
-  /** The id of the flow module, prefixed to the child's step records (`kernel/compile`). */
-  stepPrefix: string;
   prepared: PreparedFlow;
   /** performance.now() after which a flow module's timeout (this one's or an outer one's) has passed, and what to say then. */
   deadline?: number;
@@ -520,7 +518,6 @@ export class FlowRun {
         rootJobId: this.rootJobId,
         runDir: this.runDir,
         sharedDir: this.sameWorker ? this.sharedDir : null,
-        stepPrefix: m.id,
         prepared: child,
         ...(deadline !== undefined ? { deadline, deadlineMessage: deadlineMessage ?? "" } : {}),
       },
