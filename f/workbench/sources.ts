@@ -1,10 +1,10 @@
 // The sources the Workbench mirrors: which upstreams, at which URL, refreshed how
-// often. The defaults live in sources.toml beside this file (read with @iarna/toml);
-// the init and fetch flows carry the same list as their `sources` input default (a
-// test keeps the two equal). Everything here is pure except loadSourcesFile.
+// often. The defaults live in sources.toml at the repository root (read with
+// @iarna/toml); the init and fetch flows carry the same list as their `sources` input
+// default (a test keeps the two equal), because a Windmill worker receives only the
+// step scripts, never a .toml file. Everything here is pure except loadSourcesFile.
 
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import TOML from "@iarna/toml";
 import { InputError } from "../common/errors.ts";
 import { checkName } from "../common/layout.ts";
@@ -15,9 +15,6 @@ export interface Source {
   /** How often the scheduled fetch refreshes this source; absent: every scheduled run. */
   refresh_minutes?: number;
 }
-
-/** Where the default source list lives (not a Windmill item: `wmill sync` skips .toml). */
-export const SOURCES_FILE = join(import.meta.dirname, "sources.toml");
 
 const URL_SCHEMES = /^(https?|git|ssh|file):\/\/[^\s]+$/;
 const SCP_LIKE = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$/;
@@ -80,7 +77,7 @@ export function parseSourcesToml(text: string): Source[] {
   return checkSources(list, "source");
 }
 
-export async function loadSourcesFile(path: string = SOURCES_FILE): Promise<Source[]> {
+export async function loadSourcesFile(path: string): Promise<Source[]> {
   return parseSourcesToml(await readFile(path, "utf8"));
 }
 

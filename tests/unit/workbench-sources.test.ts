@@ -2,9 +2,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { checkSource, checkSources, checkUrl, isDue, parseSourcesToml, refreshCron, SOURCES_FILE, loadSourcesFile } from "../../f/workbench/sources.ts";
+import { checkSource, checkSources, checkUrl, isDue, parseSourcesToml, refreshCron, loadSourcesFile } from "../../f/workbench/sources.ts";
 
 const WB = join(import.meta.dirname, "../../f/workbench");
+/** The default source list, at the repository root: a worker never receives a .toml file. */
+const SOURCES_FILE = join(import.meta.dirname, "../../sources.toml");
 
 describe("parseSourcesToml", () => {
   it("reads one [source.<name>] table per source, in file order", () => {
@@ -35,11 +37,11 @@ describe("the default sources file", () => {
   });
   it.each(["init__flow", "fetch__flow"])("is exactly the default of %s's sources input", async (flow) => {
     const doc = parse(readFileSync(join(WB, flow, "flow.yaml"), "utf8"));
-    expect(doc.schema.properties.sources.default).toEqual(await loadSourcesFile());
+    expect(doc.schema.properties.sources.default).toEqual(await loadSourcesFile(SOURCES_FILE));
   });
   it("sets the refresh schedule's cron, and the schedule runs fetch with only_due", async () => {
     const doc = parse(readFileSync(join(WB, "refresh.schedule.yaml"), "utf8"));
-    expect(doc.schedule).toBe(refreshCron(await loadSourcesFile()));
+    expect(doc.schedule).toBe(refreshCron(await loadSourcesFile(SOURCES_FILE)));
     expect(doc).toMatchObject({ script_path: "f/workbench/fetch", is_flow: true, args: { only_due: true } });
   });
 });
