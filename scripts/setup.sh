@@ -47,7 +47,10 @@ fi
 # npm dependencies (Bun, vitest, the Windmill CLI and validators come from npm).
 if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
-  npm ci --no-audit --no-fund
+  # npm install, not npm ci: npm 11 writes lock files that its own `ci` then refuses
+  # (platform-specific optional packages of rollup are "missing"). install still
+  # takes the locked versions.
+  npm install --no-audit --no-fund
 else
   say "npm dependencies present"
 fi
