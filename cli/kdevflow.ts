@@ -8,6 +8,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { writeFileAtomic } from "../f/common/atomic.ts";
+import { withLock } from "../f/common/lock.ts";
 import { InputError, isInputError } from "../f/common/errors.ts";
 import { parseArgs, parseInputJson, USAGE, type Command } from "./args.ts";
 import { removeLiveRunDirs, runFlow } from "./engine/executor.ts";
@@ -15,6 +16,7 @@ import { findFlow, listFlows, readFlowFile, readFlowSummary } from "./engine/flo
 import { renderForm } from "./engine/form.ts";
 import { killAllJobs } from "./engine/job.ts";
 import { applySets, validateInputs } from "./engine/schema.ts";
+import { slotLock } from "./engine/slot.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "..");
 
@@ -78,15 +80,19 @@ async function runCommand(cmd: Extract<Command, { kind: "run" }>): Promise<numbe
   const input = validateInputs(flow.schema, given);
   const output = cmd.output === undefined ? undefined : checkOutputPath(cmd.output);
 
-  const outcome = await runFlow({
-    workspace,
-    location,
-    flow,
-    input,
-    bun: bunBinary(),
-    log: err,
-    keepRunDir: process.env.KDEVFLOW_KEEP_RUN_DIR === "1",
-  });
+  const start = () =>
+    runFlow({
+      workspace,
+      location,
+      flow,
+      input,
+      bun: bunBinary(),
+      log: err,
+      keepRunDir: process.env.KDEVFLOW_KEEP_RUN_DIR === "1",
+    });
+  // A same_worker flow holds its worker slot for the whole run, as on a Windmill worker.
+  const slot = flow.value.same_worker === true ? slotLock() : null;
+  const outcome = slot ? await withLock(slot.path, { what: slot.what, log: (line) => err(`kdevflow: ${line}`) }, start) : await start();
   const json = `${JSON.stringify(outcome.result ?? null, null, 2)}\n`;
   process.stdout.write(json);
   if (outcome.status === "failure") {

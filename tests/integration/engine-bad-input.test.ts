@@ -16,7 +16,7 @@ writeFileSync(notAnObject, "[1, 2]");
 
 const cases: Array<[string, string[], RegExp]> = [
   ["an unknown flow path (suggests the closest)", ["run", "f/engine/nestd"], /^flow f\/engine\/nestd: expected the path of a flow in the workspace \(did you mean f\/engine\/nested\?\)\.$/],
-  ["an unknown flow path far from any (points to the list)", ["run", "f/zzz/qqqqqqqqqqqq"], /^flow f\/zzz\/qqqqqqqqqqqq: expected the path of a flow in the workspace \(run `kdevflow list` to see all 23\)\.$/],
+  ["an unknown flow path far from any (points to the list)", ["run", "f/zzz/qqqqqqqqqqqq"], /^flow f\/zzz\/qqqqqqqqqqqq: expected the path of a flow in the workspace \(run `kdevflow list` to see all 24\)\.$/],
   ["a missing required input", ["run", "f/engine/nested"], /^name: expected a value \(this input is required and has no default\)\.$/],
   ["a wrong enum value", ["run", "f/engine/nested", "--set", "name=a", "--set", "mode=medium"], /^mode: expected one of "fast" or "slow", got "medium"\.$/],
   ["a wrong multiselect item", ["run", "f/engine/nested", "--set", "name=a", "--set", 'targets=["x86_64-softmmu","mips"]'], /^targets\[1\]: expected one of "x86_64-softmmu", "aarch64-softmmu" or "riscv64-softmmu", got "mips"\.$/],

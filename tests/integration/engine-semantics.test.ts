@@ -283,7 +283,7 @@ describe("list, show, help", () => {
     expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([
       "f/engine/branch", "f/engine/child", "f/engine/early_error", "f/engine/failure", "f/engine/flaky_child", "f/engine/inline",
       "f/engine/input_error", "f/engine/late_input", "f/engine/loop", "f/engine/misc", "f/engine/nested", "f/engine/parent",
-      "f/engine/retry", "f/engine/shared", "f/engine/skip", "f/engine/slow_child", "f/engine/solo", "f/engine/stop", "f/engine/sub_failure", "f/engine/subflow_retry",
+      "f/engine/retry", "f/engine/shared", "f/engine/skip", "f/engine/slot", "f/engine/slow_child", "f/engine/solo", "f/engine/stop", "f/engine/sub_failure", "f/engine/subflow_retry",
       "f/engine/subflow_timeout", "f/engine/timeout", "f/engine/transforms",
     ]);
   });
