@@ -4,9 +4,9 @@
 // flow will boot it.
 //
 // It needs a kernel with VIRTIO_PCI, VIRTIO_FS, FUSE_FS, TMPFS, DEVTMPFS, BLK_DEV_INITRD,
-// RD_GZIP, BINFMT_SCRIPT, SERIAL_8250_CONSOLE and ACPI built in: set KDEVFLOW_TEST_BZIMAGE
-// to its bzImage (for example one f/kernel/build made with the imageless preset). Without
-// it the test is skipped and says so.
+// RD_GZIP, BINFMT_SCRIPT, SERIAL_8250_CONSOLE and ACPI built in: the project's test kernel
+// (tests/harness/kernel.ts, built by f/kernel/build or reused from the Store), or the
+// bzImage KDEVFLOW_TEST_BZIMAGE names.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
+import { testKernel } from "../harness/kernel.ts";
 import { setupNixEnv } from "../harness/nix.ts";
 
 const BZIMAGE = process.env.KDEVFLOW_TEST_BZIMAGE ?? "";
@@ -63,8 +64,9 @@ afterAll(() => {
 });
 
 describe("booting the closure", () => {
-  it.skipIf(!BZIMAGE)(`boots it with the kernel in KDEVFLOW_TEST_BZIMAGE${BZIMAGE ? "" : " (not set: skipped)"}`, async () => {
-    const release = bzImageRelease(readFileSync(BZIMAGE));
+  it("boots it with the test kernel (or KDEVFLOW_TEST_BZIMAGE)", { timeout: 1_800_000 }, async () => {
+    const image = BZIMAGE || (await testKernel()).image;
+    const release = bzImageRelease(readFileSync(image));
     const modules = join(root, "modules");
     mkdirSync(join(modules, release, "kernel"), { recursive: true });
     writeFileSync(join(modules, release, "modules.dep"), "");
@@ -95,7 +97,7 @@ describe("booting the closure", () => {
           ...["-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio"],
           ...["-object", "memory-backend-memfd,id=mem,size=256M,share=on", "-numa", "node,memdev=mem"],
           ...devices,
-          ...["-kernel", BZIMAGE, "-initrd", closure.initrd, "-append", [...closure.kernel_params, `init=${closure.init}`].join(" ")],
+          ...["-kernel", image, "-initrd", closure.initrd, "-append", [...closure.kernel_params, `init=${closure.init}`].join(" ")],
         ],
         { stdio: ["ignore", "pipe", "pipe"] },
       );
