@@ -1,9 +1,10 @@
 // Named locks on the Workbench, so concurrent runs on one mirror or one worktree slot
-// are serialised by a lock, not by luck. A lock is a file created with O_EXCL holding
-// the owner's pid and host; a lock whose owner process is gone (on this host) is stale
-// and is taken over. A waiter says once what it waits for and who holds it.
+// are serialised by a lock, not by luck. A lock is a file holding the owner's pid and
+// host, hard-linked into place so it never exists empty; a lock whose owner process is
+// gone (on this host) is stale and is taken over. A waiter says once what it waits for
+// and who holds it.
 
-import { mkdir, open, readFile, rm } from "node:fs/promises";
+import { link, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 
@@ -54,14 +55,18 @@ export function isStale(owner: LockOwner | null, host: string = hostname()): boo
 }
 
 async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
+  // Write the owner beside the lock, then hard-link it into place: link() fails if the
+  // lock exists, and a waiter never sees a lock file without its owner in it.
+  const tmp = `${path}.${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  await writeFile(tmp, JSON.stringify(owner));
   try {
-    const fh = await open(path, "wx");
-    await fh.writeFile(JSON.stringify(owner));
-    await fh.close();
+    await link(tmp, path);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw err;
+  } finally {
+    await rm(tmp, { force: true });
   }
 }
 
