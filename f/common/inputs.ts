@@ -206,8 +206,10 @@ function expectedPhrase(issue: z.core.$ZodIssue, metas: readonly FieldMeta[]): s
       const t = (issue as unknown as { expected: string }).expected;
       return TYPE_PHRASE[t] ?? `a value of type ${t}`;
     }
-    case "invalid_value":
-      return `one of ${choiceList((issue as unknown as { values: unknown[] }).values)}`;
+    case "invalid_value": {
+      const values = (issue as unknown as { values: unknown[] }).values;
+      return values.length === 1 ? JSON.stringify(values[0]) : `one of ${choiceList(values)}`;
+    }
     case "too_small":
       return sizePhrase(issue, false);
     case "too_big":
