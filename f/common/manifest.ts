@@ -12,6 +12,13 @@ const absolutePath = z.string().regex(/^\//).meta({ expected: "an absolute path"
 const identity = z.string().regex(/^[0-9a-f]{12}$/).meta({ expected: "a build identity (12 lowercase hex digits)" });
 const sha = z.string().regex(/^[0-9a-f]{40}$/).meta({ expected: "a 40-hex git commit id" });
 
+/** The kselftests a kernel build installed: the targets asked for, and the folder holding run_kselftest.sh and kselftest-list.txt. */
+export const KselftestInstall = z.object({
+  targets: z.array(z.string().min(1)).min(1),
+  install_dir: absolutePath,
+});
+export type KselftestInstall = z.infer<typeof KselftestInstall>;
+
 export const KernelManifest = z.object({
   kind: z.literal("kernel"),
   image: absolutePath,
@@ -32,6 +39,8 @@ export const KernelManifest = z.object({
   store_key: z.string().min(1),
   worktree: absolutePath,
   b4_series: z.string().nullable(),
+  /** null: built without kselftests (and in manifests published before they existed). */
+  selftests: KselftestInstall.nullable().default(null),
   reused: z.boolean(),
   built_at: z.string(),
 });

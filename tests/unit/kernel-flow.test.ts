@@ -17,7 +17,7 @@ const byId = (id: string) => modules.find((m) => m.id === id)!;
 describe("f/kernel/build flow.yaml", () => {
   it("runs the steps in order on one worker", () => {
     expect(flow.value.same_worker).toBe(true);
-    expect(modules.map((m) => m.id)).toEqual(["check_inputs", "prepare_worktree", "apply_series", "configure", "identify", "compile", "devtools", "install", "publish", "collect"]);
+    expect(modules.map((m) => m.id)).toEqual(["check_inputs", "prepare_worktree", "apply_series", "configure", "identify", "compile", "devtools", "install", "selftests", "publish", "collect"]);
     expect(modules.map((m) => m.value.path)).toEqual([
       "f/pipeline/check_inputs",
       "f/workbench/prepare_worktree",
@@ -27,6 +27,7 @@ describe("f/kernel/build flow.yaml", () => {
       "f/kernel/build/compile",
       "f/kernel/build/devtools",
       "f/kernel/build/install",
+      "f/kernel/build/selftests",
       "f/pipeline/publish",
       "f/pipeline/collect",
     ]);
@@ -52,11 +53,17 @@ describe("f/kernel/build flow.yaml", () => {
     expect(byId("collect").value.input_transforms.manifest!.expr).toBe("results.identify.reused ? results.identify.manifest : results.publish");
   });
 
+  it("installs kselftests after install (which empties destdir) and before publish, only when targets are asked for; publish reads the selftests step only then", () => {
+    expect(byId("selftests").skip_if!.expr).toBe("results.identify.reused || results.check_inputs.inputs.selftests.length === 0");
+    expect(byId("selftests").value.input_transforms.manifest!.expr).toBe("results.install");
+    expect(byId("publish").value.input_transforms.manifest!.expr).toBe("results.check_inputs.inputs.selftests.length > 0 ? results.selftests : results.install");
+  });
+
   it("has the form the inputs schema generates: the issue's inputs, label only with custom_label", () => {
     expect(flow.schema).toEqual(formSchema(Inputs));
     expect(flow.schema.order).toEqual([
       "git_ref", "b4_series", "custom_label", "label", "config_method", "make_target", "preset", "fragments", "arch", "compiler",
-      "ccache", "ccache_max_size", "compile_commands", "make_args", "reproducible", "shared", "reuse", "recreate_worktree", "wipe_build", "nixos_flake", "devshell",
+      "ccache", "ccache_max_size", "compile_commands", "selftests", "make_args", "reproducible", "shared", "reuse", "recreate_worktree", "wipe_build", "nixos_flake", "devshell",
     ]);
     expect(Object.keys(flow.schema.properties).sort()).toEqual([...flow.schema.order].sort());
     expect(flow.schema.properties.label.showExpr).toBe("fields.custom_label === true");
@@ -66,6 +73,7 @@ describe("f/kernel/build flow.yaml", () => {
     expect(flow.schema.properties.ccache_max_size.default).toBe("10G");
     expect(flow.schema.properties.compile_commands.default).toBe(true);
     expect(flow.schema.properties.reuse.default).toBe(true);
+    expect(flow.schema.properties.selftests).toMatchObject({ type: "array", default: [], items: { type: "string" } });
     expect(flow.schema.required).toEqual(["git_ref"]);
   });
 });

@@ -19,7 +19,7 @@ import {
 } from "../../f/kernel/build/config.ts";
 import { Inputs } from "../../f/kernel/build/inputs.ts";
 import { checkMakeArgs, estimateCompileUnits, isCompileLine, makeArgv, makeVariables, type MakeContext } from "../../f/kernel/build/make.ts";
-import { KERNELRELEASE_MAX, kernelIdentityParts, kernelVersionFromMakefile, labelBudget, localversionNames, planRelease, releaseBase } from "../../f/kernel/build/release.ts";
+import { KERNELRELEASE_MAX, kernelIdentityParts, type KernelIdentityInputs, kernelVersionFromMakefile, labelBudget, localversionNames, planRelease, releaseBase } from "../../f/kernel/build/release.ts";
 import { b4AmArgv, coverSubjectOf, parseSeries, seriesBranch, subjectOf } from "../../f/kernel/build/series.ts";
 
 function inputError(fn: () => unknown): InputError {
@@ -149,8 +149,8 @@ describe("config files", () => {
 });
 
 describe("identity parts", () => {
-  const base = { configText: "CONFIG_A=y\n", compiler: "gcc" as const, makeArgv: [], arch: "x86_64" as const, devshellDrv: "/nix/store/a-build.drv", sourceTree: "t1", reproducible: true };
-  const id = (over: Partial<typeof base> = {}) => buildIdentity(kernelIdentityParts({ ...base, ...over }));
+  const base: KernelIdentityInputs = { configText: "CONFIG_A=y\n", compiler: "gcc", makeArgv: [], arch: "x86_64", devshellDrv: "/nix/store/a-build.drv", sourceTree: "t1", reproducible: true };
+  const id = (over: Partial<KernelIdentityInputs> = {}) => buildIdentity(kernelIdentityParts({ ...base, ...over }));
   it.each([
     ["a config option", { configText: "CONFIG_A=m\n" }],
     ["the compiler", { compiler: "clang" as const }],
@@ -159,8 +159,16 @@ describe("identity parts", () => {
     ["the dev shell", { devshellDrv: "/nix/store/b-build.drv" }],
     ["the source tree", { sourceTree: "t2" }],
     ["reproducible", { reproducible: false }],
+    ["kselftest targets", { selftests: ["size"] }],
   ])("changes with %s", (_what, over) => {
-    expect(id(over as Partial<typeof base>)).not.toBe(id());
+    expect(id(over as Partial<KernelIdentityInputs>)).not.toBe(id());
+  });
+  it("changes with each kselftest target and their order, and is the old identity without any", () => {
+    expect(id({ selftests: ["size", "timers"] })).not.toBe(id({ selftests: ["size"] }));
+    expect(id({ selftests: ["timers", "size"] })).not.toBe(id({ selftests: ["size", "timers"] }));
+    // No targets leaves the key out: builds published before kselftests keep their identity.
+    expect(id({ selftests: [] })).toBe(id());
+    expect(kernelIdentityParts(base)).not.toHaveProperty("selftests");
   });
   it("does not change with CONFIG_LOCALVERSION", () => {
     expect(id({ configText: 'CONFIG_A=y\nCONFIG_LOCALVERSION="-mine"\n' })).toBe(id());

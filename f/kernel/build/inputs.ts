@@ -9,6 +9,7 @@ import { expectedBy, checkedBy, field } from "../../common/inputs.ts";
 import * as shared from "../../common/pipeline/fields.ts";
 import { ARCHES } from "./arch.ts";
 import { CONFIG_METHODS, PRESETS } from "./config.ts";
+import { TARGET_NAME } from "./kselftest.ts";
 import { checkMakeArgs } from "./make.ts";
 import { parseSeries } from "./series.ts";
 
@@ -43,6 +44,9 @@ export const Inputs = z
     ccache: shared.ccacheField(),
     ccache_max_size: shared.ccacheMaxSizeField(),
     compile_commands: shared.compileCommandsField(),
+    selftests: field(z.array(z.string().trim().superRefine(expectedBy((t) => (TARGET_NAME.test(t) ? null : "a kselftest target name such as size, timers or net/forwarding")))).default([]), {
+      description: "Outputs: kselftest targets (tools/testing/selftests TARGETS: size, timers, net/forwarding, ...) built with the kernel and installed under destdir/kselftest for f/kernel/selftests; empty for none. Part of the identity.",
+    }),
     make_args: field(z.string().default("").superRefine(checkedBy(checkMakeArgs)), {
       description: "Toolchain: extra make arguments (V=1, KCFLAGS=...), split into words without a shell and passed literally.",
     }),

@@ -1,6 +1,7 @@
 // install: the kernel image, System.map and .config into destdir/boot/ (named with the
 // kernelrelease, as distributions do), and modules_install into destdir when the config
-// has modules; then the as-built manifest, which publish puts into the Store. destdir is
+// has modules; then the as-built manifest (the selftests step adds the kselftests to
+// it), which publish puts into the Store. destdir is
 // emptied first, so it holds exactly this build. The build and source links
 // modules_install leaves point into the worktree, which the next build changes; they are
 // removed so the published tree stands alone. Skipped when identify reuses a build.
@@ -63,6 +64,7 @@ export async function main(checked: object, worktree: object, identify: object) 
     store_key: id.store_key,
     worktree: wt.worktree,
     b4_series: inputs.b4_series || null,
+    selftests: null,
     reused: false,
     built_at: new Date().toISOString(),
   });

@@ -9,7 +9,7 @@ import { ARCH_SPECS, crossPrefix, type Arch } from "./arch.ts";
 import { parseConfig } from "./config.ts";
 
 /** Make variables kdevflow sets itself; make_args may not override them. */
-export const RESERVED_MAKE_VARS = ["O", "ARCH", "CC", "LLVM", "CROSS_COMPILE", "LOCALVERSION", "INSTALL_PATH", "INSTALL_MOD_PATH", "KBUILD_BUILD_TIMESTAMP", "KBUILD_BUILD_USER", "KBUILD_BUILD_HOST", "KCONFIG_CONFIG"];
+export const RESERVED_MAKE_VARS = ["O", "ARCH", "CC", "LLVM", "CROSS_COMPILE", "LOCALVERSION", "INSTALL_PATH", "INSTALL_MOD_PATH", "KBUILD_BUILD_TIMESTAMP", "KBUILD_BUILD_USER", "KBUILD_BUILD_HOST", "KCONFIG_CONFIG", "TARGETS", "SKIP_TARGETS", "FORCE_TARGETS", "KSFT_INSTALL_PATH"];
 
 /**
  * make_args split without a shell. Each word reaches make as one literal argument;

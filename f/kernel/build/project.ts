@@ -1,10 +1,11 @@
 // The kernel's adapter to the shared build pipeline (f/common/pipeline/project.ts): its
 // names, its inputs, what it checks against the source before anything changes (the
-// make target, the fragments, an mbox on disk, a compiler for the arch), what its
-// identity hashes (the final .config, compiler, make arguments, arch, build shell,
-// source tree after the series, reproducibility) and how it names a build (a
-// kernelrelease within uname -r's 64 characters). The kernel's own steps beside this
-// file: apply_series, configure, compile, devtools, install.
+// make target, the fragments, an mbox on disk, the kselftest targets, a compiler for
+// the arch and rsync for kselftest's install), what its identity hashes (the final
+// .config, compiler, make arguments, arch, build shell, source tree after the series,
+// reproducibility, the kselftest targets) and how it names a build (a kernelrelease
+// within uname -r's 64 characters). The kernel's own steps beside this file:
+// apply_series, configure, compile, devtools, install, selftests.
 
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
@@ -15,7 +16,8 @@ import type { BuildProject, IdentifyContext } from "../../common/pipeline/projec
 import { ARCH_SPECS } from "./arch.ts";
 import { baseTargets, checkMakeTarget, configString, parseConfig } from "./config.ts";
 import { Inputs } from "./inputs.ts";
-import { checkArchToolchain, headOf, resolveFragments } from "./kbuild.ts";
+import { checkArchToolchain, devshellHas, headOf, resolveFragments } from "./kbuild.ts";
+import { checkTargets, KSELFTEST_MAKEFILE, makefileTargets } from "./kselftest.ts";
 import { checkMakeArgs } from "./make.ts";
 import { kernelIdentityParts, kernelVersionFromMakefile, localversionNames, planRelease, releaseBase, STORE_PROJECT } from "./release.ts";
 import { parseSeries } from "./series.ts";
@@ -49,16 +51,23 @@ export const kernelProject: BuildProject<Inputs, KernelManifest> = {
     await resolveFragments(i.fragments, source, i.arch);
     const series = parseSeries(i.b4_series);
     if (series.kind === "mbox" && !existsSync(series.path)) throw new InputError("b4_series", "the path of an mbox file that exists on this worker", series.path);
+    if (i.selftests.length > 0) checkTargets(i.selftests, makefileTargets((await source.read(KSELFTEST_MAKEFILE)) ?? ""));
   },
 
-  checkToolchain: (i, t) => checkArchToolchain(t, i.arch, i.compiler),
+  async checkToolchain(i, t) {
+    await checkArchToolchain(t, i.arch, i.compiler);
+    // kselftest's install copies with rsync (tools/testing/selftests/lib.mk).
+    if (i.selftests.length > 0 && !(await devshellHas(t, "rsync"))) {
+      throw new InputError("selftests", `targets only with rsync in the library's ${t.shell} shell (kselftest-install copies with it, and it is not there)`, i.selftests[0]);
+    }
+  },
 
   async identify(ctx) {
     const configText = await readFile(configPath(ctx.worktree.build_dir), "utf8");
     const head = await headOf(ctx.worktree.worktree);
     const i = ctx.inputs;
     return {
-      parts: kernelIdentityParts({ configText, compiler: i.compiler, makeArgv: checkMakeArgs(i.make_args), arch: i.arch, devshellDrv: ctx.toolchain.drv, sourceTree: head.tree, reproducible: i.reproducible }),
+      parts: kernelIdentityParts({ configText, compiler: i.compiler, makeArgv: checkMakeArgs(i.make_args), arch: i.arch, devshellDrv: ctx.toolchain.drv, sourceTree: head.tree, reproducible: i.reproducible, selftests: i.selftests }),
       version: kernelVersionFromMakefile(await readFile(join(ctx.worktree.worktree, "Makefile"), "utf8")),
     };
   },

@@ -19,6 +19,8 @@ export interface KernelIdentityInputs {
   devshellDrv: string;
   sourceTree: string;
   reproducible: boolean;
+  /** The kselftest targets built with the kernel (none: the key is left out, so a build without them keeps the identity it always had). */
+  selftests?: readonly string[];
 }
 
 export function kernelIdentityParts(i: KernelIdentityInputs): IdentityParts {
@@ -31,6 +33,7 @@ export function kernelIdentityParts(i: KernelIdentityInputs): IdentityParts {
     devshell: i.devshellDrv,
     tree: i.sourceTree,
     reproducible: i.reproducible ? "yes" : "no",
+    ...(i.selftests && i.selftests.length > 0 ? { selftests: [...i.selftests] } : {}),
   };
 }
 
