@@ -234,7 +234,7 @@ function say(line: string): void {
  * or was built from another source. `build(tmp)` fills a bare repository at `tmp/repo.git`
  * and returns its tag and version.
  */
-async function cachedRepo(
+export async function cachedRepo(
   name: string,
   sourceId: () => Promise<string | null>,
   build: (tmp: string) => Promise<{ tag: string; version: string; source: string }>,
