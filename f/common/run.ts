@@ -24,6 +24,8 @@ export interface RunOptions {
   allowFailure?: boolean;
   /** How many trailing output lines a CommandError keeps. */
   tailLines?: number;
+  /** Stop the command (SIGTERM) when this signal aborts; with allowFailure the result then says `canceled`. */
+  cancel?: AbortSignal;
 }
 
 export interface RunResult {
@@ -32,6 +34,8 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** Stopped through `cancel`. */
+  canceled: boolean;
 }
 
 export class CommandError extends Error {
@@ -121,6 +125,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     input: opts.input,
     stdin: opts.input === undefined ? "ignore" : undefined,
     timeout: opts.timeoutMs,
+    cancelSignal: opts.cancel,
     reject: false,
     buffer: false,
     stripFinalNewline: false,
@@ -149,6 +154,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     stdout: out.length ? `${out.join("\n")}\n` : "",
     stderr: err.length ? `${err.join("\n")}\n` : "",
     durationMs,
+    canceled: Boolean(res.isCanceled),
   };
 }
 

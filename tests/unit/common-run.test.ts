@@ -178,6 +178,18 @@ describe("run", () => {
     expect(err.message).toMatch(/^command timed out: sleep 30/);
   });
 
+  it("stops a command when its cancel signal aborts, and says it was canceled", async () => {
+    silence();
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 300);
+    const started = Date.now();
+    const res = await run(["sleep", "30"], { cancel: stop.signal, allowFailure: true });
+    expect(res.canceled).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const done = await run(["true"], { cancel: new AbortController().signal });
+    expect(done.canceled).toBe(false);
+  });
+
   it("a program that does not exist is a CommandError saying so, not a crash", async () => {
     silence();
     const err = (await run(["kdevflow-no-such-program", "x"]).catch((e: unknown) => e)) as CommandError;

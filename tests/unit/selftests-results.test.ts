@@ -178,10 +178,10 @@ describe("result sets", () => {
   });
   it("never calls a run complete whose output stopped early", () => {
     const { result } = buildResultSet(parseKtapRun(CLEAN.split("# selftests: kdevflow: skip")[0]!), facts());
-    expect(result.state).toBe("connection-lost");
+    expect(result.state).toBe("interrupted");
     expect(result.not_run).toEqual(["kdevflow:skip"]);
     const bail = buildResultSet(parseKtapRun("Bail out! the guest has no awk\n"), facts({ selected: ["a:b"] })).result;
-    expect(bail).toMatchObject({ state: "connection-lost", note: "the guest driver bailed out: the guest has no awk", not_run: ["a:b"] });
+    expect(bail).toMatchObject({ state: "interrupted", note: "the guest driver bailed out: the guest has no awk", not_run: ["a:b"] });
   });
   it("writes a short human summary naming each test that did not pass or skip, with its log", () => {
     const { result } = buildResultSet(parseKtapRun(MARKED), facts({ label: "marked" }));

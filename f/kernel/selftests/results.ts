@@ -28,8 +28,8 @@ export const KTAP_FILE = "output.ktap";
 export const CONSOLE_FILE = "console.log";
 export const LOGS_DIR = "logs";
 
-/** How a run ended: every test ran, or the guest died, hung, or stopped answering first. */
-export const RUN_STATES = ["complete", "guest-died", "guest-hung", "connection-lost"] as const;
+/** How a run ended: every test ran; the guest died (QEMU ended) or hung (paused, or no answer) first; or the session ended early while the guest still answered (interrupted). */
+export const RUN_STATES = ["complete", "guest-died", "guest-hung", "interrupted"] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
 export const Subtest = z.object({
@@ -160,7 +160,7 @@ export function buildResultSet(parsed: ParsedRun, facts: RunFacts): { result: Re
   let state = facts.state;
   let note = facts.note;
   if (parsed.bailout && state === "complete") {
-    state = "connection-lost";
+    state = "interrupted";
     note = `the guest driver bailed out: ${parsed.bailout}`;
   }
   if (parsed.open) {
@@ -172,7 +172,7 @@ export function buildResultSet(parsed: ParsedRun, facts: RunFacts): { result: Re
   const ran = new Set(tests.map((t) => t.name));
   const notRun = facts.selected.filter((n) => !ran.has(n));
   if (state === "complete" && notRun.length > 0) {
-    state = "connection-lost";
+    state = "interrupted";
     note ??= `the output ended after ${tests.length} of ${facts.selected.length} tests`;
   }
   const result: ResultSet = {

@@ -1,0 +1,169 @@
+// A kselftest session (f/kernel/selftests/session.ts) over a real local process: the
+// guest driver under busybox sh in its own process group stands in for the ssh session,
+// so the session's streaming, output file, verdict events and end states run for real.
+// A "guest" that freezes is the group stopped with SIGSTOP (what QMP `stop` does to a
+// guest); one that dies is the group killed. The probe reads the process's state from
+// /proc, as the flow's probe reads QEMU's unit and the guest's answer.
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { driverCommand } from "../../f/kernel/selftests/driver.ts";
+import { parseKtapRun } from "../../f/kernel/selftests/ktap.ts";
+import { endState, runSession, type GuestProbe } from "../../f/kernel/selftests/session.ts";
+
+let root: string;
+const install = () => join(root, "kselftest");
+const TESTS: Record<string, string> = {
+  "c/pass": "echo 'ok 1 fine'; exit 0",
+  "c/fail": "echo 'not ok 1 broken'; exit 1",
+  "c/hang": "echo waiting; sleep 600",
+  "c/last": "echo 'ok 1 last'; exit 0",
+};
+const NAMES = ["c:pass", "c:fail", "c:hang", "c:last"];
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "kdevflow-session-"));
+  for (const [path, body] of Object.entries(TESTS)) {
+    const file = join(install(), path);
+    await mkdir(join(file, ".."), { recursive: true });
+    await writeFile(file, `#!/bin/sh\n${body}\n`);
+    await chmod(file, 0o755);
+  }
+});
+afterAll(async () => {
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+// The "guest": the driver in its own session (its group id in <dir>/pid), its output
+// relayed by `cat` from a FIFO, as ssh relays a remote session: stopping the session
+// (SIGTERM to cat) ends the host side even when the guest side is frozen.
+const GUEST_SH = `dir=$1; shift
+mkfifo "$dir/fifo"
+setsid busybox sh -c 'echo $$ > "$1"; exec busybox sh -c "$2"' guest "$dir/pid" "$1" < /dev/null > "$dir/fifo" 2>&1 &
+exec cat "$dir/fifo"
+`;
+
+function guestArgv(pidFile: string, timeoutS: number, names: readonly string[], dir = install()): string[] {
+  return ["sh", "-c", GUEST_SH, "guest", join(pidFile, ".."), driverCommand(dir, timeoutS, names)];
+}
+
+async function groupOf(pidFile: string): Promise<number> {
+  return Number((await readFile(pidFile, "utf8")).trim());
+}
+
+/** "dead" when the group leader is gone, "hung" when it is stopped, else answers. */
+async function probeProcess(pidFile: string): Promise<GuestProbe> {
+  const pid = await groupOf(pidFile);
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+  if (stat === null || / Z /.test(stat)) return { kind: "dead", detail: `process ${pid} is gone` };
+  if (/\) T /.test(stat)) return { kind: "hung", detail: `process ${pid} is stopped` };
+  return { kind: "answers" };
+}
+
+describe("a kselftest session over a real process", () => {
+  it("runs to the end: every verdict streamed in order, the output kept line by line, state complete", { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(root, "run-"));
+    const pidFile = join(dir, "pid");
+    const seen: string[] = [];
+    const res = await runSession({
+      argv: guestArgv(pidFile, 1, NAMES),
+      selected: NAMES,
+      timeoutS: 1,
+      graceS: 5,
+      outputFile: join(dir, "output.ktap"),
+      probe: () => probeProcess(pidFile),
+      onEvent: (e) => {
+        if (e.kind === "result") seen.push(`${e.test.name}=${e.test.status}`);
+      },
+    });
+    expect(res).toMatchObject({ state: "complete", note: null, exitCode: 0 });
+    expect(seen).toEqual(["c:pass=pass", "c:fail=fail", "c:hang=timeout", "c:last=pass"]);
+    expect(parseKtapRun(await readFile(join(dir, "output.ktap"), "utf8")).tests).toEqual(res.parsed.tests);
+  });
+
+  it("a guest that freezes mid-test ends the run at the test's timeout plus grace, marked guest-hung, with what came before", { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(root, "run-"));
+    const pidFile = join(dir, "pid");
+    const started = Date.now();
+    const res = await runSession({
+      argv: guestArgv(pidFile, 1, NAMES),
+      selected: NAMES,
+      timeoutS: 1,
+      graceS: 2,
+      outputFile: join(dir, "output.ktap"),
+      probe: () => probeProcess(pidFile),
+      onEvent: (e) => {
+        // Freeze the whole "guest" as soon as the hanging test starts: its watchdog too.
+        if (e.kind === "start" && e.name === "c:hang") void groupOf(pidFile).then((g) => process.kill(-g, "SIGSTOP"));
+      },
+    });
+    const seconds = (Date.now() - started) / 1000;
+    try {
+      expect(res.state).toBe("guest-hung");
+      expect(res.note).toMatch(/^the guest stopped answering during c:hang: process \d+ is stopped$/);
+      expect(res.parsed.tests.map((t) => t.name)).toEqual(["c:pass", "c:fail"]);
+      expect(res.parsed.open?.name).toBe("c:hang");
+      expect(seconds).toBeGreaterThanOrEqual(3);
+      expect(seconds).toBeLessThan(20);
+    } finally {
+      const g = await groupOf(pidFile);
+      try {
+        process.kill(-g, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  it("a guest that dies mid-test ends the run at once, marked guest-died, the open test named", { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(root, "run-"));
+    const pidFile = join(dir, "pid");
+    const started = Date.now();
+    const res = await runSession({
+      argv: guestArgv(pidFile, 30, NAMES),
+      selected: NAMES,
+      timeoutS: 30,
+      graceS: 30,
+      outputFile: join(dir, "output.ktap"),
+      probe: () => probeProcess(pidFile),
+      onEvent: (e) => {
+        if (e.kind === "start" && e.name === "c:hang") setTimeout(() => void groupOf(pidFile).then((g) => process.kill(-g, "SIGKILL")), 300);
+      },
+    });
+    expect(res.state).toBe("guest-died");
+    expect(res.note).toMatch(/^the guest died during c:hang: /);
+    expect(res.parsed.open).toMatchObject({ name: "c:hang", log: ["waiting"] });
+    expect((Date.now() - started) / 1000).toBeLessThan(20);
+  });
+
+  it("a driver that cannot start says why, as an interrupted run", { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(root, "run-"));
+    const pidFile = join(dir, "pid");
+    const res = await runSession({
+      argv: guestArgv(pidFile, 1, NAMES, join(root, "nowhere")),
+      selected: NAMES,
+      timeoutS: 1,
+      graceS: 1,
+      outputFile: join(dir, "output.ktap"),
+      probe: async () => ({ kind: "answers" }),
+    });
+    expect(res).toMatchObject({ state: "interrupted", note: `the guest driver bailed out: the guest has no kselftest install at ${join(root, "nowhere")}`});
+    expect(existsSync(join(dir, "output.ktap"))).toBe(true);
+  });
+});
+
+describe("how a session ended", () => {
+  const parsed = (tests: number, open: string | null = null) => ({ plan: 3, tests: Array.from({ length: tests }, () => ({}) as never), open: open ? ({ name: open } as never) : null, bailout: null, other: [] });
+  it.each([
+    [{ parsed: parsed(3), exitCode: 0, overran: null, probe: null }, "complete", null],
+    [{ parsed: parsed(1, "c:x"), exitCode: 255, overran: null, probe: { kind: "dead", detail: "qemu-system@st is inactive" } }, "guest-died", "the guest died during c:x: qemu-system@st is inactive"],
+    [{ parsed: parsed(1, "c:x"), exitCode: 255, overran: null, probe: { kind: "hung", detail: "QMP status paused" } }, "guest-hung", "the guest stopped answering during c:x: QMP status paused"],
+    [{ parsed: parsed(1, "c:x"), exitCode: 143, overran: "c:x", probe: { kind: "answers" } }, "interrupted", "no verdict for c:x in its timeout and grace, though the guest answers; the session was stopped"],
+    [{ parsed: parsed(2), exitCode: 255, overran: null, probe: { kind: "answers" } }, "interrupted", "the session ended with status 255 after 2 of 3 tests (Connection reset)"],
+    [{ parsed: parsed(3), exitCode: 1, overran: null, probe: { kind: "answers" } }, "interrupted", "the session ended with status 1 after 3 of 3 tests (Connection reset)"],
+  ])("%j is %s", (o, state, note) => {
+    expect(endState({ ...(o as unknown as Parameters<typeof endState>[0]), selected: 3, stderrTail: ["", "Connection reset"] })).toEqual({ state, note });
+  });
+});
