@@ -19,6 +19,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import type { WorkbenchLayout } from "../../common/layout.ts";
+import { renderJunit } from "./junit.ts";
 import { STATUSES, type ParsedRun, type ParsedTest, type TestStatus } from "./ktap.ts";
 
 export const RESULT_FILE = "result.json";
@@ -122,19 +123,21 @@ export function summarize(tests: readonly { status: TestStatus }[], notRun: numb
   return s;
 }
 
-export interface RunFacts {
-  label: string;
-  vm: string;
-  kernel: KernelRef;
-  started_at: string;
-  finished_at: string;
-  timeout_s: number;
-  selected: readonly string[];
-  state: RunState;
-  note: string | null;
-  dir: string;
-  console_log: boolean;
-}
+/** What the run step knows that the output does not say: the run's context and how it ended. */
+export const RunFacts = z.object({
+  label: z.string(),
+  vm: z.string(),
+  kernel: KernelRef,
+  started_at: z.string(),
+  finished_at: z.string(),
+  timeout_s: z.number(),
+  selected: z.array(z.string()),
+  state: z.enum(RUN_STATES),
+  note: z.string().nullable(),
+  dir: z.string().regex(/^\//),
+  console_log: z.boolean(),
+});
+export type RunFacts = z.infer<typeof RunFacts>;
 
 const record = (t: ParsedTest): TestRecord => ({
   name: t.name,
@@ -212,6 +215,17 @@ export function summaryText(r: ResultSet): string {
   for (const t of r.tests) if (t.status !== "pass" && t.status !== "skip") lines.push(`  ${t.status.toUpperCase().padEnd(7)} ${t.name}${t.reason ? `: ${t.reason}` : ""} (${t.log})`);
   for (const n of r.not_run) lines.push(`  NOT RUN ${n}`);
   return `${lines.join("\n")}\n`;
+}
+
+/** Every file of a result directory, relative to it: each test's log, junit.xml, summary.txt and result.json (last). Pure. */
+export function resultFiles(result: ResultSet, logs: readonly { path: string; lines: string[] }[]): { path: string; content: string }[] {
+  const texts = new Map(logs.map((l) => [l.path, l.lines.length ? `${l.lines.join("\n")}\n` : ""]));
+  return [
+    ...[...texts].map(([path, content]) => ({ path, content })),
+    { path: JUNIT_FILE, content: renderJunit(result, texts) },
+    { path: SUMMARY_FILE, content: summaryText(result) },
+    { path: RESULT_FILE, content: `${JSON.stringify(result, null, 2)}\n` },
+  ];
 }
 
 /** Read and validate one result.json (a result directory or the file itself). */

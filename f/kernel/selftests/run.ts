@@ -1,0 +1,77 @@
+// run: the middle step of f/kernel/selftests. Makes the result directory
+// (SYSTEM_DIR/results/kernel-<identity>/<time>[-<label>]/), runs the selected tests in the
+// guest over SSH with the guest driver, one at a time with the timeout, printing each
+// verdict as it arrives (progress in percent of tests), and keeps the output
+// (output.ktap) and the guest's console log beside it. A guest that dies or hangs ends
+// the session; the run still returns how it ended, for report to write the results so
+// far. Re-running it is a new run in a new directory.
+
+import { copyFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { readResult } from "../../common/inputs.ts";
+import { workbenchLayout } from "../../common/layout.ts";
+import { setProgress } from "../../common/progress.ts";
+import { driverCommand } from "./driver.ts";
+import { guestSshArgv, probeGuest } from "./guest.ts";
+import { CONSOLE_FILE, kernelResultsDir, KernelRef, KTAP_FILE, runDirName, type RunFacts } from "./results.ts";
+import { runSession } from "./session.ts";
+
+/** Seconds past a test's timeout the host waits for its verdict before it looks at the guest. */
+export const GRACE_S = 30;
+
+const Checked = z.object({
+  inputs: z.object({ vm: z.string(), tests: z.array(z.string()), timeout_s: z.number().int().min(1), label: z.string() }),
+  kernel: KernelRef,
+  install_dir: z.string().regex(/^\//),
+  tests: z.array(z.string()),
+  guest: z.object({ vm: z.string(), ssh_config: z.string(), console_log: z.string(), qmp_socket: z.string() }),
+});
+
+/** A new result directory named by the start time; a clash (two runs in one millisecond) waits a millisecond. */
+async function makeRunDir(parent: string, label: string): Promise<{ dir: string; started: Date }> {
+  await mkdir(parent, { recursive: true });
+  for (;;) {
+    const started = new Date();
+    const dir = join(parent, runDirName(started, label));
+    try {
+      await mkdir(dir);
+      return { dir, started };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+}
+
+export async function main(checked: object): Promise<RunFacts> {
+  const c = readResult(Checked, checked, "check_inputs' result");
+  const { dir, started } = await makeRunDir(kernelResultsDir(workbenchLayout(), c.kernel.identity), c.inputs.label);
+  console.log(`selftests: ${c.tests.length} tests of ${c.kernel.kernelrelease} on ${c.inputs.vm}; results in ${dir}`);
+  await setProgress(0, `0/${c.tests.length} tests`);
+  const session = await runSession({
+    argv: guestSshArgv(c.guest, driverCommand(c.install_dir, c.inputs.timeout_s, c.tests)),
+    selected: c.tests,
+    timeoutS: c.inputs.timeout_s,
+    graceS: GRACE_S,
+    outputFile: join(dir, KTAP_FILE),
+    probe: () => probeGuest(c.guest),
+  });
+  const consoleKept = await copyFile(c.guest.console_log, join(dir, CONSOLE_FILE)).then(
+    () => true,
+    () => false,
+  );
+  return {
+    label: c.inputs.label,
+    vm: c.inputs.vm,
+    kernel: c.kernel,
+    started_at: started.toISOString(),
+    finished_at: new Date().toISOString(),
+    timeout_s: c.inputs.timeout_s,
+    selected: c.tests,
+    state: session.state,
+    note: session.note,
+    dir,
+    console_log: consoleKept,
+  };
+}
