@@ -106,6 +106,8 @@ describe("planClosure: bad input is one sentence naming the field", () => {
     ["VM name empty", { vm: "" }, "vm", /^vm:/],
     ["source override with a relative path", { source_overrides: [{ package: "ltp", url: "path:ltp" }] }, "source_overrides[0].url", /^source_overrides\[0\]\.url: expected a flake reference/],
     ["source override url with a newline", { source_overrides: [{ package: "ltp", url: "git+https://x/y\n}" }] }, "source_overrides[0].url", /flake reference/],
+    ["source override url that is not a URL", { source_overrides: [{ package: "ltp", url: "not-a-url" }] }, "source_overrides[0].url", /flake reference/],
+    ["source override url with a scheme and nothing after it", { source_overrides: [{ package: "ltp", url: "https:foo" }] }, "source_overrides[0].url", /flake reference/],
     ["source override with a bad package name", { source_overrides: [{ package: "Ltp!", url: "/srv/ltp" }] }, "source_overrides[0].package", /package name/],
     ["one package overridden twice", { source_overrides: [{ package: "ltp", url: "/a" }, { package: "ltp", url: "/b" }] }, "source_overrides[1].package", /once/],
     ["a relative library path", { nixos_flake: "path:vendor/nixos-flake" }, "nixos_flake", /^nixos_flake: expected an absolute path: flake reference/],
