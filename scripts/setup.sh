@@ -17,10 +17,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Packages: git and Nix for every flow; the kernel and QEMU build toolchains (the
 # real dev shell carries its own, the test dev shell passes the host's through);
-# QEMU, virtiofsd and systemd for guests; b4 for patch series.
+# QEMU, virtiofsd and systemd for guests; b4 for patch series; rsync for kselftest-install.
 packages=(
   git nix-bin ca-certificates xz-utils
-  build-essential bc flex bison libelf-dev libssl-dev cpio kmod ccache
+  build-essential bc flex bison libelf-dev libssl-dev cpio kmod ccache rsync
   clang lld llvm
   meson ninja-build pkg-config libglib2.0-dev libpixman-1-dev zlib1g-dev python3-venv
   libslirp-dev libfdt-dev libcap-ng-dev
