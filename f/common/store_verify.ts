@@ -15,7 +15,8 @@ export async function main(dry_run: boolean = false) {
   const report = await verifyStoreIndex({ layout, dryRun: dry_run });
   for (const line of report.repairs) console.log(line);
   const what = report.repairs.length === 0 ? "nothing to repair" : dry_run ? `${report.repairs.length} repairs needed, none made (dry run)` : `${report.repairs.length} repaired`;
-  console.log(`store verify: ${report.checked} entries checked in ${layout.systemDir}/store-index; ${what}`);
+  const entries = `${report.checked} ${report.checked === 1 ? "entry" : "entries"}`;
+  console.log(`store verify: ${entries} checked in ${layout.systemDir}/store-index; ${what}`);
   return { checked: report.checked, repairs: report.repairs, changed: !dry_run && report.repairs.length > 0 };
 }
 

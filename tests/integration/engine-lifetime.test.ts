@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:f
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { slotLock } from "../../cli/engine/slot.ts";
-import { findMarked, isRunning, lineageMarker, procStat, type ProcStat } from "../../f/common/proc.ts";
+import { findMarked, guardGroup, isRunning, lineageMarker, procStat, type ProcStat } from "../../f/common/proc.ts";
 import { CACHE_DIR, kdevflow, LAUNCHER, REPO, tempDir } from "./engine-helpers.ts";
 
 const WORKSPACE = join(REPO, "tests/fixtures/lifetime-workspace");
@@ -47,6 +47,7 @@ async function startRun(): Promise<Started> {
   child.stdout!.resume();
   const exited = new Promise<number | null>((r) => child.on("close", (code, signal) => r(code ?? (signal ? 128 : null))));
   const pid = child.pid!;
+  guardGroup(pid); // if this test process dies, the run it started dies with it
   const start = procStat(pid)!.start;
   for (let i = 0; i < 1500 && !/^ {2}commands running$/m.test(err); i++) await sleep(20);
   expect(err, err).toMatch(/^ {2}commands running$/m);
