@@ -20,6 +20,16 @@ import { setupNixEnv } from "../harness/nix.ts";
 
 const Demo = z.object({ kind: z.literal("demo"), binary: z.string().regex(/^\//), destdir: z.string(), store_path: z.string().nullable(), reused: z.boolean() });
 
+/** A temporary Workbench with an install tree holding one script that prints `identity`. */
+async function demoWorkbench(prefix: string, identity: string) {
+  await setupNixEnv();
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  const tree = join(root, "destdir");
+  await mkdir(join(tree, "bin"), { recursive: true });
+  await writeFile(join(tree, "bin", "demo"), `#!/bin/sh\necho ${identity}\n`, { mode: 0o755 });
+  return { root, tree, layout: workbenchLayout({ KDEVFLOW_WORKBENCH: root }) };
+}
+
 describe("the Store with real Nix", () => {
   let root: string;
   let layout: ReturnType<typeof workbenchLayout>;
@@ -27,12 +37,7 @@ describe("the Store with real Nix", () => {
   const identity = buildIdentity({ test: `store-${process.pid}-${Date.now()}` });
 
   beforeAll(async () => {
-    await setupNixEnv();
-    root = await mkdtemp(join(tmpdir(), "kdevflow-store-"));
-    layout = workbenchLayout({ KDEVFLOW_WORKBENCH: root });
-    tree = join(root, "destdir");
-    await mkdir(join(tree, "bin"), { recursive: true });
-    await writeFile(join(tree, "bin", "demo"), `#!/bin/sh\necho ${identity}\n`, { mode: 0o755 });
+    ({ root, tree, layout } = await demoWorkbench("kdevflow-store-", identity));
   });
 
   afterAll(async () => {
@@ -124,12 +129,7 @@ describe("the Store index, checked where it is read", () => {
   };
 
   beforeAll(async () => {
-    await setupNixEnv();
-    root = await mkdtemp(join(tmpdir(), "kdevflow-index-"));
-    layout = workbenchLayout({ KDEVFLOW_WORKBENCH: root });
-    tree = join(root, "destdir");
-    await mkdir(join(tree, "bin"), { recursive: true });
-    await writeFile(join(tree, "bin", "demo"), `#!/bin/sh\necho ${identity}\n`, { mode: 0o755 });
+    ({ root, tree, layout } = await demoWorkbench("kdevflow-index-", identity));
     const built: z.infer<typeof Demo> = { kind: "demo", binary: join(tree, "bin", "demo"), destdir: tree, store_path: null, reused: false };
     const res = await publish({ layout, project: "demo", identity, key, tree, manifest: built, extra: (p) => ({ store_path: p }) });
     storePath = res.storePath;
