@@ -9,6 +9,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { findMarked, lineageMarker, procStat } from "../../f/common/proc.ts";
 import { keepBranch } from "../../f/workbench/bare.ts";
 import { main as prepare } from "../../f/workbench/prepare_worktree.ts";
 import { main as syncBares } from "../../f/workbench/sync_bares.ts";
@@ -369,7 +370,12 @@ describe("an interrupted mirror clone", () => {
     const incoming = join(wb, "system/mirror/.big.git.incoming");
     const child = spawnStep(`const m = await import(${stepImport("sync_mirrors.ts")}); await m.main(${JSON.stringify([{ name: "big", url }])}, "ensure");`, { KDEVFLOW_WORKBENCH: wb });
     await waitFor("the clone to start", () => existsSync(join(incoming, "objects")));
-    process.kill(-child.proc.pid!, "SIGKILL"); // the step and its git clone
+    // Everything dies at once, as when the machine loses power: the clone and the step's
+    // reaper first (a reaper would end git with SIGTERM, and git would remove its own
+    // half-made clone), then the step.
+    const step = child.proc.pid!;
+    for (const p of findMarked(lineageMarker(step, procStat(step)!.start))) process.kill(p.pid, "SIGKILL");
+    process.kill(-step, "SIGKILL");
     await child.done;
     expect(existsSync(join(wb, "system/mirror/big.git/kdevflow-mirror.json"))).toBe(false);
 
