@@ -343,8 +343,7 @@ export class FlowRun {
       } else if (this.opts.keepRunDir) {
         markKept(this.runDir);
         log(`    run folder kept: ${this.runDir}`);
-      }
-      else {
+      } else {
         await rm(this.runDir, { recursive: true, force: true });
         liveRunDirs.delete(this.runDir);
       }
