@@ -14,7 +14,7 @@ import { parseArgs, parseInputJson, USAGE, type Command } from "./args.ts";
 import { removeLiveRunDirs, runFlow } from "./engine/executor.ts";
 import { findFlow, listFlows, readFlowFile, readFlowSummary } from "./engine/flow.ts";
 import { renderForm } from "./engine/form.ts";
-import { killAllJobs } from "./engine/job.ts";
+import { installStopHandlers, removeStaleRunDirs } from "./engine/lifetime.ts";
 import { applySets, validateInputs } from "./engine/schema.ts";
 import { slotLock } from "./engine/slot.ts";
 
@@ -79,6 +79,7 @@ async function runCommand(cmd: Extract<Command, { kind: "run" }>): Promise<numbe
   const given = applySets(flow.schema, base, cmd.sets);
   const input = validateInputs(flow.schema, given);
   const output = cmd.output === undefined ? undefined : checkOutputPath(cmd.output);
+  for (const line of await removeStaleRunDirs()) err(`kdevflow: removed the run folder a killed run left: ${line}`);
 
   const start = () =>
     runFlow({
@@ -142,15 +143,7 @@ process.stdout.on("error", (e) => {
   if (isEpipe(e)) process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
 });
 
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.on(sig, () => {
-    err(`kdevflow: ${sig}: stopping the running step`);
-    void killAllJobs("SIGTERM").finally(() => {
-      removeLiveRunDirs();
-      process.exit(sig === "SIGINT" ? 130 : 143);
-    });
-  });
-}
+installStopHandlers(err, removeLiveRunDirs);
 
 try {
   process.exitCode = await main(process.argv.slice(2));

@@ -7,7 +7,6 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { InputError } from "../../f/common/errors.ts";
 import { evalExpr, evalPredicate, toJsonValue, type ExprContext } from "./expr.ts";
@@ -24,6 +23,7 @@ import {
   type ScriptValue,
 } from "./flow.ts";
 import { runJobProcess } from "./job.ts";
+import { markKept, runDirPrefix } from "./lifetime.ts";
 import { mainSignatureOf } from "./params.ts";
 import { maxTries, retryDelaySeconds } from "./retry.ts";
 import { validateInputs } from "./schema.ts";
@@ -314,7 +314,7 @@ export class FlowRun {
       if (parent.sharedDir === null && this.sameWorker) await mkdir(this.sharedDir);
     } else {
       await precheckFlowModules(prepared, this.opts.input);
-      this.runDir = await mkdtemp(join(tmpdir(), "kdevflow-run-"));
+      this.runDir = await mkdtemp(runDirPrefix());
       if (!this.opts.keepRunDir) liveRunDirs.add(this.runDir);
       this.sharedDir = join(this.runDir, "shared");
       if (this.sameWorker) await mkdir(this.sharedDir);
@@ -340,8 +340,10 @@ export class FlowRun {
     } finally {
       if (parent) {
         /* the top-level run removes the run folder */
-      } else if (this.opts.keepRunDir) log(`    run folder kept: ${this.runDir}`);
-      else {
+      } else if (this.opts.keepRunDir) {
+        markKept(this.runDir);
+        log(`    run folder kept: ${this.runDir}`);
+      } else {
         await rm(this.runDir, { recursive: true, force: true });
         liveRunDirs.delete(this.runDir);
       }

@@ -90,7 +90,11 @@ export interface WorktreePaths {
   worktree: string;
   build_dir: string;
   destdir: string;
-  /** An empty directory `git worktree add --no-checkout` uses when re-adopting a tree. */
+  /**
+   * An empty directory `git worktree add --no-checkout` uses when re-adopting a tree:
+   * `<slot>/.adopt/<project>`, so git names the new admin directory after the project
+   * (`worktrees/<project>`), as it named the one that was lost.
+   */
   adopt: string;
   lock: string;
 }
@@ -104,7 +108,7 @@ export function worktreePaths(l: WorkbenchLayout, project: string, choice: SlotC
     worktree,
     build_dir: join(worktree, "build"),
     destdir: join(worktree, "destdir"),
-    adopt: join(slotDir, `.${project}-adopt`),
+    adopt: join(slotDir, ".adopt", project),
     lock: join(systemPaths.locks(l), `worktree-${slot}-${project}.lock`),
   };
 }

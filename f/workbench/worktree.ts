@@ -165,10 +165,14 @@ async function clearStaleGitLocks(admin: string, repaired: string[]): Promise<vo
  */
 async function adopt(bare: string, paths: WorktreePaths, commit: string): Promise<void> {
   await rm(join(paths.worktree, ".git"), { recursive: true, force: true });
+  await mkdir(dirname(paths.adopt), { recursive: true });
   await git(gitArgv.worktreeAddNoCheckout(bare, paths.adopt, commit));
   await rename(join(paths.adopt, ".git"), join(paths.worktree, ".git"));
   await rmdir(paths.adopt);
-  await git(gitArgv.worktreeRepair(bare, paths.worktree));
+  await rmdir(dirname(paths.adopt)).catch(() => undefined);
+  // Pointing the admin directory at the moved link is what repair is for here: its
+  // "gitdir incorrect" report is expected, so it reaches the log only if repair fails.
+  await git(gitArgv.worktreeRepair(bare, paths.worktree), { quiet: true });
   await git(gitArgv.readTree(paths.worktree));
 }
 
@@ -181,6 +185,7 @@ async function sync(project: string, bare: string, bareLock: string, paths: Work
   if (await exists(paths.adopt)) {
     repaired.push("removed a leftover re-adoption directory");
     await rm(paths.adopt, { recursive: true, force: true });
+    await rmdir(dirname(paths.adopt)).catch(() => undefined);
   }
   if (recreate && state.kind !== "absent") {
     await admin(async () => {
@@ -209,7 +214,7 @@ async function sync(project: string, bare: string, bareLock: string, paths: Work
   } else {
     await clearStaleGitLocks(state.admin, repaired);
     if (!(await linksBack(state.admin, paths.worktree))) {
-      await admin(() => git(gitArgv.worktreeRepair(bare, paths.worktree)).then(() => undefined));
+      await admin(() => git(gitArgv.worktreeRepair(bare, paths.worktree), { quiet: true }).then(() => undefined));
       repaired.push("repaired the admin directory's link back to the worktree");
     }
   }
