@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { withLock } from "../../f/common/lock.ts";
 import { KernelManifest } from "../../f/common/manifest.ts";
-import { run } from "../../f/common/run.ts";
+import { capture, run } from "../../f/common/run.ts";
 import { fixturesRoot, linuxUpstream, type UpstreamFixture } from "./fixtures.ts";
 import { setupNixEnv, TEST_DEVSHELL_FLAKE } from "./nix.ts";
 
@@ -85,8 +85,28 @@ export async function buildKernel(inputs: Record<string, unknown>, env: Record<s
   return { manifest: KernelManifest.parse(res.result), ms: res.ms, stderr: res.stderr };
 }
 
-export function testKernelWorkbench(): string {
-  return join(fixturesRoot(), "kernel-workbench");
+/**
+ * Build (or reuse from the Store) a kernel from `upstream`'s tag in a persistent
+ * Workbench under the fixtures folder, taking turns with other test files through a
+ * lock: the Workbench is provisioned on first use, and fetched again when the upstream
+ * fixture was rebuilt since (its tag moved).
+ */
+export async function kernelInWorkbench(name: string, upstream: UpstreamFixture, inputs: Record<string, unknown>): Promise<KernelManifest> {
+  const workbench = join(fixturesRoot(), name);
+  await mkdir(workbench, { recursive: true });
+  const env = await kernelTestEnv(workbench);
+  return withLock(join(fixturesRoot(), `${name}.lock`), { what: `the ${name} Workbench` }, async () => {
+    const bare = join(workbench, "system", "bare", "linux.git");
+    if (!existsSync(bare)) await initLinuxWorkbench(workbench, upstream, env);
+    const want = await capture(["git", "--git-dir", upstream.dir, "rev-parse", `${upstream.tag}^{commit}`]);
+    const have = (await run(["git", "--git-dir", bare, "rev-parse", "--verify", "-q", `${upstream.tag}^{commit}`], { capture: true, quiet: true, allowFailure: true })).stdout.trim();
+    if (have !== want) {
+      const res = await runFlowCli("f/workbench/fetch", { sources: [{ name: "linux", url: upstream.url }] }, env);
+      if (res.exitCode !== 0) throw new Error(`f/workbench/fetch failed (exit ${res.exitCode}):\n${res.stderr.split("\n").slice(-30).join("\n")}`);
+    }
+    const { manifest } = await buildKernel({ git_ref: upstream.tag, ...inputs }, env);
+    return manifest;
+  });
 }
 
 let cached: Promise<KernelManifest> | undefined;
@@ -96,17 +116,7 @@ let cached: Promise<KernelManifest> | undefined;
  * test Workbench. Safe to call from several test files at once: they take turns.
  */
 export function testKernel(): Promise<KernelManifest> {
-  cached ??= (async () => {
-    const upstream = await linuxUpstream();
-    const workbench = testKernelWorkbench();
-    await mkdir(workbench, { recursive: true });
-    const env = await kernelTestEnv(workbench);
-    return withLock(join(fixturesRoot(), "kernel-workbench.lock"), { what: "the test kernel Workbench" }, async () => {
-      if (!existsSync(join(workbench, "system", "bare", "linux.git"))) await initLinuxWorkbench(workbench, upstream, env);
-      const { manifest } = await buildKernel({ git_ref: upstream.tag, ...TEST_KERNEL_INPUTS }, env);
-      return manifest;
-    });
-  })();
+  cached ??= (async () => kernelInWorkbench("kernel-workbench", await linuxUpstream(), TEST_KERNEL_INPUTS))();
   cached.catch(() => (cached = undefined));
   return cached;
 }

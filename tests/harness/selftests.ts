@@ -10,14 +10,12 @@
 // with SELFTEST_TARGETS in a persistent Workbench and reuses it from the Store after.
 
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { withLock } from "../../f/common/lock.ts";
 import type { KernelManifest } from "../../f/common/manifest.ts";
 import { capture, run } from "../../f/common/run.ts";
 import { cachedRepo, FIXTURE_GIT_ENV, fixturesRoot, linuxUpstream, type UpstreamFixture } from "./fixtures.ts";
-import { buildKernel, initLinuxWorkbench, kernelTestEnv, runFlowCli, TEST_KERNEL_INPUTS } from "./kernel.ts";
+import { kernelInWorkbench, TEST_KERNEL_INPUTS } from "./kernel.ts";
 
 /** kdevflow's kselftest collection, as files to add under tools/testing/selftests/<name>. */
 export const COLLECTION_DIR = resolve(import.meta.dirname, "..", "fixtures", "selftests", "kdevflow");
@@ -85,8 +83,20 @@ export async function linuxSelftestsUpstream(): Promise<UpstreamFixture> {
   });
 }
 
+/** A kselftest-like install of shell tests: `{"c/pass": "exit 0"}` becomes an executable `<dir>/c/pass`. */
+export async function writeScriptInstall(dir: string, tests: Record<string, string>): Promise<void> {
+  for (const [path, body] of Object.entries(tests)) {
+    const file = join(dir, path);
+    await mkdir(join(file, ".."), { recursive: true });
+    await writeFile(file, `#!/bin/sh\n${body}\n`);
+    await chmod(file, 0o755);
+  }
+}
+
+export const SELFTESTS_WORKBENCH = "selftests-workbench";
+
 export function selftestsWorkbench(): string {
-  return join(fixturesRoot(), "selftests-workbench");
+  return join(fixturesRoot(), SELFTESTS_WORKBENCH);
 }
 
 let cached: Promise<KernelManifest> | undefined;
@@ -96,25 +106,7 @@ let cached: Promise<KernelManifest> | undefined;
  * selftests Workbench: built once (minutes on two cores), reused from the Store after.
  */
 export function selftestsKernel(): Promise<KernelManifest> {
-  cached ??= (async () => {
-    const upstream = await linuxSelftestsUpstream();
-    const workbench = selftestsWorkbench();
-    await mkdir(workbench, { recursive: true });
-    const env = await kernelTestEnv(workbench);
-    return withLock(join(fixturesRoot(), "selftests-workbench.lock"), { what: "the selftests test Workbench" }, async () => {
-      const bare = join(workbench, "system", "bare", "linux.git");
-      if (!existsSync(bare)) await initLinuxWorkbench(workbench, upstream, env);
-      // A fixture rebuilt since (the collection changed) moves its tag: fetch it.
-      const want = await capture(["git", "--git-dir", upstream.dir, "rev-parse", `${upstream.tag}^{commit}`]);
-      const have = (await run(["git", "--git-dir", bare, "rev-parse", "--verify", "-q", `${upstream.tag}^{commit}`], { capture: true, quiet: true, allowFailure: true })).stdout.trim();
-      if (have !== want) {
-        const res = await runFlowCli("f/workbench/fetch", { sources: [{ name: "linux", url: upstream.url }] }, env);
-        if (res.exitCode !== 0) throw new Error(`f/workbench/fetch failed (exit ${res.exitCode}):\n${res.stderr.split("\n").slice(-30).join("\n")}`);
-      }
-      const { manifest } = await buildKernel({ git_ref: upstream.tag, ...SELFTESTS_KERNEL_INPUTS }, env);
-      return manifest;
-    });
-  })();
+  cached ??= (async () => kernelInWorkbench(SELFTESTS_WORKBENCH, await linuxSelftestsUpstream(), SELFTESTS_KERNEL_INPUTS))();
   cached.catch(() => (cached = undefined));
   return cached;
 }

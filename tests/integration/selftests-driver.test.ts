@@ -3,13 +3,14 @@
 // install of small scripts, started the way ssh starts it (the command line from
 // driverCommand read by `sh -c`, as the remote shell reads it). Its output goes through
 // the real parser, so what the driver prints and what the host reads cannot drift.
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../f/common/run.ts";
 import { driverCommand } from "../../f/kernel/selftests/driver.ts";
 import { parseKtapRun } from "../../f/kernel/selftests/ktap.ts";
+import { writeScriptInstall } from "../harness/selftests.ts";
 
 const TESTS: Record<string, string> = {
   "c/pass": "echo 'TAP version 13'; echo 1..1; echo 'ok 1 fine'; exit 0",
@@ -29,12 +30,7 @@ const install = () => join(root, "kselftest it's");
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "kdevflow-driver-"));
-  for (const [path, body] of Object.entries(TESTS)) {
-    const file = join(install(), path);
-    await mkdir(join(file, ".."), { recursive: true });
-    await writeFile(file, `#!/bin/sh\n${body}\n`);
-    await chmod(file, 0o755);
-  }
+  await writeScriptInstall(install(), TESTS);
 });
 afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });

@@ -5,13 +5,14 @@
 // guest); one that dies is the group killed. The probe reads the process's state from
 // /proc, as the flow's probe reads QEMU's unit and the guest's answer.
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { driverCommand } from "../../f/kernel/selftests/driver.ts";
-import { parseKtapRun } from "../../f/kernel/selftests/ktap.ts";
+import { parseKtapRun, type KtapEvent } from "../../f/kernel/selftests/ktap.ts";
 import { endState, runSession, type GuestProbe } from "../../f/kernel/selftests/session.ts";
+import { writeScriptInstall } from "../harness/selftests.ts";
 
 let root: string;
 const install = () => join(root, "kselftest");
@@ -25,12 +26,7 @@ const NAMES = ["c:pass", "c:fail", "c:hang", "c:last"];
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "kdevflow-session-"));
-  for (const [path, body] of Object.entries(TESTS)) {
-    const file = join(install(), path);
-    await mkdir(join(file, ".."), { recursive: true });
-    await writeFile(file, `#!/bin/sh\n${body}\n`);
-    await chmod(file, 0o755);
-  }
+  await writeScriptInstall(install(), TESTS);
 });
 afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
@@ -62,19 +58,30 @@ async function probeProcess(pidFile: string): Promise<GuestProbe> {
   return { kind: "answers" };
 }
 
+/** A session over NAMES with the "guest" in a new folder; `act` sees each event and the guest's pid file. */
+async function guestSession(o: { timeoutS: number; graceS: number; installDir?: string; probe?: () => Promise<GuestProbe>; act?: (e: KtapEvent, pidFile: string) => void }) {
+  const dir = await mkdtemp(join(root, "run-"));
+  const pidFile = join(dir, "pid");
+  const started = Date.now();
+  const res = await runSession({
+    argv: guestArgv(pidFile, o.timeoutS, NAMES, o.installDir),
+    selected: NAMES,
+    timeoutS: o.timeoutS,
+    graceS: o.graceS,
+    outputFile: join(dir, "output.ktap"),
+    probe: o.probe ?? (() => probeProcess(pidFile)),
+    onEvent: (e) => o.act?.(e, pidFile),
+  });
+  return { res, dir, pidFile, seconds: (Date.now() - started) / 1000 };
+}
+
 describe("a kselftest session over a real process", () => {
   it("runs to the end: every verdict streamed in order, the output kept line by line, state complete", { timeout: 60_000 }, async () => {
-    const dir = await mkdtemp(join(root, "run-"));
-    const pidFile = join(dir, "pid");
     const seen: string[] = [];
-    const res = await runSession({
-      argv: guestArgv(pidFile, 1, NAMES),
-      selected: NAMES,
+    const { res, dir } = await guestSession({
       timeoutS: 1,
       graceS: 5,
-      outputFile: join(dir, "output.ktap"),
-      probe: () => probeProcess(pidFile),
-      onEvent: (e) => {
+      act: (e) => {
         if (e.kind === "result") seen.push(`${e.test.name}=${e.test.status}`);
       },
     });
@@ -84,22 +91,14 @@ describe("a kselftest session over a real process", () => {
   });
 
   it("a guest that freezes mid-test ends the run at the test's timeout plus grace, marked guest-hung, with what came before", { timeout: 60_000 }, async () => {
-    const dir = await mkdtemp(join(root, "run-"));
-    const pidFile = join(dir, "pid");
-    const started = Date.now();
-    const res = await runSession({
-      argv: guestArgv(pidFile, 1, NAMES),
-      selected: NAMES,
+    const { res, pidFile, seconds } = await guestSession({
       timeoutS: 1,
       graceS: 2,
-      outputFile: join(dir, "output.ktap"),
-      probe: () => probeProcess(pidFile),
-      onEvent: (e) => {
-        // Freeze the whole "guest" as soon as the hanging test starts: its watchdog too.
-        if (e.kind === "start" && e.name === "c:hang") void groupOf(pidFile).then((g) => process.kill(-g, "SIGSTOP"));
+      // Freeze the whole "guest" as soon as the hanging test starts: its watchdog too.
+      act: (e, pid) => {
+        if (e.kind === "start" && e.name === "c:hang") void groupOf(pid).then((g) => process.kill(-g, "SIGSTOP"));
       },
     });
-    const seconds = (Date.now() - started) / 1000;
     try {
       expect(res.state).toBe("guest-hung");
       expect(res.note).toMatch(/^the guest stopped answering during c:hang: process \d+ is stopped$/);
@@ -108,9 +107,8 @@ describe("a kselftest session over a real process", () => {
       expect(seconds).toBeGreaterThanOrEqual(3);
       expect(seconds).toBeLessThan(20);
     } finally {
-      const g = await groupOf(pidFile);
       try {
-        process.kill(-g, "SIGKILL");
+        process.kill(-(await groupOf(pidFile)), "SIGKILL");
       } catch {
         // already gone
       }
@@ -118,38 +116,22 @@ describe("a kselftest session over a real process", () => {
   });
 
   it("a guest that dies mid-test ends the run at once, marked guest-died, the open test named", { timeout: 60_000 }, async () => {
-    const dir = await mkdtemp(join(root, "run-"));
-    const pidFile = join(dir, "pid");
-    const started = Date.now();
-    const res = await runSession({
-      argv: guestArgv(pidFile, 30, NAMES),
-      selected: NAMES,
+    const { res, seconds } = await guestSession({
       timeoutS: 30,
       graceS: 30,
-      outputFile: join(dir, "output.ktap"),
-      probe: () => probeProcess(pidFile),
-      onEvent: (e) => {
-        if (e.kind === "start" && e.name === "c:hang") setTimeout(() => void groupOf(pidFile).then((g) => process.kill(-g, "SIGKILL")), 300);
+      act: (e, pid) => {
+        if (e.kind === "start" && e.name === "c:hang") setTimeout(() => void groupOf(pid).then((g) => process.kill(-g, "SIGKILL")), 300);
       },
     });
     expect(res.state).toBe("guest-died");
     expect(res.note).toMatch(/^the guest died during c:hang: /);
     expect(res.parsed.open).toMatchObject({ name: "c:hang", log: ["waiting"] });
-    expect((Date.now() - started) / 1000).toBeLessThan(20);
+    expect(seconds).toBeLessThan(20);
   });
 
   it("a driver that cannot start says why, as an interrupted run", { timeout: 60_000 }, async () => {
-    const dir = await mkdtemp(join(root, "run-"));
-    const pidFile = join(dir, "pid");
-    const res = await runSession({
-      argv: guestArgv(pidFile, 1, NAMES, join(root, "nowhere")),
-      selected: NAMES,
-      timeoutS: 1,
-      graceS: 1,
-      outputFile: join(dir, "output.ktap"),
-      probe: async () => ({ kind: "answers" }),
-    });
-    expect(res).toMatchObject({ state: "interrupted", note: `the guest driver bailed out: the guest has no kselftest install at ${join(root, "nowhere")}`});
+    const { res, dir } = await guestSession({ timeoutS: 1, graceS: 1, installDir: join(root, "nowhere"), probe: async () => ({ kind: "answers" }) });
+    expect(res).toMatchObject({ state: "interrupted", note: `the guest driver bailed out: the guest has no kselftest install at ${join(root, "nowhere")}` });
     expect(existsSync(join(dir, "output.ktap"))).toBe(true);
   });
 });

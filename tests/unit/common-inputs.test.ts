@@ -5,21 +5,13 @@
 // user wrote it; the form is generated from the same schema.
 
 import { describe, expect, it } from "vitest";
+import { inputError as refusal } from "./input-error.ts";
 import { z } from "zod";
 import { InputError } from "../../f/common/errors.ts";
 import { checkedBy, choiceList, dropNulls, field, fieldPath, formSchema, parseInputs, readResult, WiringError } from "../../f/common/inputs.ts";
 import { Inputs as KernelInputs } from "../../f/kernel/build/inputs.ts";
 import { Inputs as QemuInputs } from "../../f/qemu/build/inputs.ts";
 
-function refusal(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error("expected an InputError");
-}
 
 const Demo = z.strictObject({
   name: field(z.string().min(1), { description: "A name.", expected: "a name of one or more characters" }),

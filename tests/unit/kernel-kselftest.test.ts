@@ -3,21 +3,12 @@
 // make arguments of kselftest-install, progress from make's directory lines, and the
 // installed kselftest-list.txt. Pure: no make, no tree.
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../f/common/errors.ts";
+import { inputError } from "./input-error.ts";
 import { parseInputs } from "../../f/common/inputs.ts";
 import { Inputs } from "../../f/kernel/build/inputs.ts";
 import { checkTargets, closest, enteredTarget, kselftestMakeTargets, makefileTargets, missingTargets, parseKselftestList } from "../../f/kernel/build/kselftest.ts";
 import { checkMakeArgs } from "../../f/kernel/build/make.ts";
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error("expected an InputError");
-}
 
 // The shapes a kselftest Makefile uses (as in Linux 6.1): plain and nested targets, a
 // conditional one, a second variable that is not TARGETS, and make expressions.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../f/common/errors.ts";
+import { inputError } from "./input-error.ts";
 import { buildIdentity } from "../../f/common/pipeline/identity.ts";
 import { deriveLabel } from "../../f/common/pipeline/label.ts";
 import { parseInputs } from "../../f/common/inputs.ts";
@@ -22,15 +22,6 @@ import { checkMakeArgs, estimateCompileUnits, isCompileLine, makeArgv, makeVaria
 import { KERNELRELEASE_MAX, kernelIdentityParts, type KernelIdentityInputs, kernelVersionFromMakefile, labelBudget, localversionNames, planRelease, releaseBase } from "../../f/kernel/build/release.ts";
 import { b4AmArgv, coverSubjectOf, parseSeries, seriesBranch, subjectOf } from "../../f/kernel/build/series.ts";
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error("expected an InputError");
-}
 
 const ID = "0123456789ab";
 

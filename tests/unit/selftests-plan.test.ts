@@ -3,7 +3,7 @@
 // kernel (built with selftests, published), the guest (running, running that kernel),
 // and the guest driver's command line. Pure.
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../f/common/errors.ts";
+import { inputError } from "./input-error.ts";
 import { parseInputs } from "../../f/common/inputs.ts";
 import { KernelManifest } from "../../f/common/manifest.ts";
 import { parseKselftestList } from "../../f/kernel/build/kselftest.ts";
@@ -11,15 +11,6 @@ import { DRIVER_NAME, DRIVER_SCRIPT, driverCommand } from "../../f/kernel/selfte
 import { Inputs } from "../../f/kernel/selftests/inputs.ts";
 import { checkGuestRuns, kselftestInstallOf, selectTests } from "../../f/kernel/selftests/plan.ts";
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error("expected an InputError");
-}
 
 const LIST = parseKselftestList("size:get_size\nsigaltstack:sas\nkdevflow:pass\nkdevflow:regress\nkdevflow:hang\nkdevflow:skip\n");
 const STORE = "/nix/store/4cis7vnbclfz52xqlk7pfda17lhw3d9l-kernel-6.1.192-vanilla-9f5516df2983";

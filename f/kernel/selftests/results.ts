@@ -75,9 +75,8 @@ export const KernelRef = z.object({
 });
 export type KernelRef = z.infer<typeof KernelRef>;
 
-export const ResultSet = z.object({
-  kind: z.literal("kselftest-results"),
-  format: z.literal(1),
+/** What a run is about and how it ended: in the run step's result and in result.json. */
+const RunContext = {
   /** The result label given to the run ("" for none). */
   label: z.string(),
   vm: z.string(),
@@ -90,11 +89,18 @@ export const ResultSet = z.object({
   state: z.enum(RUN_STATES),
   /** Why the run ended early, or null. */
   note: z.string().nullable(),
+  /** The result directory (absolute). */
+  dir: z.string().regex(/^\//),
+};
+
+export const ResultSet = z.object({
+  kind: z.literal("kselftest-results"),
+  format: z.literal(1),
+  ...RunContext,
   summary: Summary,
   tests: z.array(TestRecord),
   not_run: z.array(z.string()),
-  /** The result directory (absolute), and its files relative to it. */
-  dir: z.string().regex(/^\//),
+  /** The result directory's files, relative to it. */
   files: z.object({ ktap: z.string(), junit: z.string(), summary: z.string(), console_log: z.string().nullable() }),
 });
 export type ResultSet = z.infer<typeof ResultSet>;
@@ -123,20 +129,8 @@ export function summarize(tests: readonly { status: TestStatus }[], notRun: numb
   return s;
 }
 
-/** What the run step knows that the output does not say: the run's context and how it ended. */
-export const RunFacts = z.object({
-  label: z.string(),
-  vm: z.string(),
-  kernel: KernelRef,
-  started_at: z.string(),
-  finished_at: z.string(),
-  timeout_s: z.number(),
-  selected: z.array(z.string()),
-  state: z.enum(RUN_STATES),
-  note: z.string().nullable(),
-  dir: z.string().regex(/^\//),
-  console_log: z.boolean(),
-});
+/** What the run step knows that the output does not say: the run's context, how it ended, and whether the console log was kept. */
+export const RunFacts = z.object({ ...RunContext, console_log: z.boolean() });
 export type RunFacts = z.infer<typeof RunFacts>;
 
 const record = (t: ParsedTest): TestRecord => ({
