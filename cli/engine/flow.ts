@@ -55,12 +55,20 @@ export interface RetrySpec {
   exponential?: { attempts?: number; multiplier?: number; seconds?: number; random_factor?: number };
 }
 
+/** `stop_after_if`: evaluated after the step succeeds (see outcome.ts for what a true one does). */
+export interface StopAfterIf {
+  expr: string;
+  skip_if_stopped?: boolean;
+  error_message?: string | null;
+  error_include_result?: boolean;
+}
+
 export interface FlowModule {
   id: string;
   summary?: string;
   value: ModuleValue;
   skip_if?: { expr: string };
-  stop_after_if?: { expr: string; skip_if_stopped?: boolean; error_message?: string | null };
+  stop_after_if?: StopAfterIf;
   retry?: RetrySpec;
   timeout?: number;
 }
@@ -192,15 +200,15 @@ export function closestFlow(wanted: string, known: readonly string[]): string | 
   return best;
 }
 
-/** The sentence for a flow path that names no flow. */
-export function unknownFlowMessage(wanted: string, known: readonly string[]): InputError {
+/** The sentence for a path that names nothing of its kind (`what`: "flow", or "flow or script"). */
+export function unknownFlowMessage(wanted: string, known: readonly string[], what = "flow"): InputError {
   const close = closestFlow(wanted, known);
   let expected: string;
-  if (close) expected = `the path of a flow in the workspace (did you mean ${close}?)`;
-  else if (known.length === 0) expected = "the path of a flow, but the workspace has no flows under f/";
-  else if (known.length <= 12) expected = `the path of a flow in the workspace (one of: ${known.join(", ")})`;
-  else expected = `the path of a flow in the workspace (run \`kdevflow list\` to see all ${known.length})`;
-  return new InputError(`flow ${wanted}`, expected);
+  if (close) expected = `the path of a ${what} in the workspace (did you mean ${close}?)`;
+  else if (known.length === 0) expected = `the path of a ${what}, but the workspace has none under f/`;
+  else if (known.length <= 12) expected = `the path of a ${what} in the workspace (one of: ${known.join(", ")})`;
+  else expected = `the path of a ${what} in the workspace (run \`kdevflow list\` to see all ${known.length})`;
+  return new InputError(`${what === "flow" ? "flow" : "path"} ${wanted}`, expected);
 }
 
 /** Resolve a flow argument to its file, or raise the "unknown flow" sentence. */
