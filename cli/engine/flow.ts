@@ -131,9 +131,11 @@ export function locateFlow(workspace: string, flowPath: string): FlowLocation | 
   return null;
 }
 
-/** Every flow under `<workspace>/f` (and `u/`), sorted by path. */
-export function listFlows(workspace: string): FlowLocation[] {
-  const found: FlowLocation[] = [];
+/**
+ * Visit every entry under `<workspace>/f` and `u/` (hidden entries and node_modules
+ * skipped); `visit` returns true when it took a folder, which is then not descended into.
+ */
+export function walkWorkspace(workspace: string, visit: (full: string, name: string, isDir: boolean) => boolean): void {
   const walk = (dir: string): void => {
     let entries: string[];
     try {
@@ -144,26 +146,25 @@ export function listFlows(workspace: string): FlowLocation[] {
     for (const name of entries.sort()) {
       if (name === "node_modules" || name.startsWith(".")) continue;
       const full = join(dir, name);
-      let isDir = false;
-      try {
-        isDir = statSync(full).isDirectory();
-      } catch {
-        continue;
-      }
-      if (!isDir) continue;
-      const suffix = FLOW_SUFFIXES.find((s) => name.endsWith(s));
-      if (suffix) {
-        const file = ["flow.yaml", "flow.yml"].map((n) => join(full, n)).find((f) => existsSync(f));
-        if (file) {
-          const rel = relative(workspace, full).split(sep).join("/");
-          found.push({ path: rel.slice(0, -suffix.length), dir: full, file });
-          continue;
-        }
-      }
-      walk(full);
+      const isDir = statSync(full, { throwIfNoEntry: false })?.isDirectory() ?? false;
+      if (!visit(full, name, isDir) && isDir) walk(full);
     }
   };
   for (const root of ["f", "u"]) walk(join(workspace, root));
+}
+
+/** Every flow under `<workspace>/f` (and `u/`), sorted by path. */
+export function listFlows(workspace: string): FlowLocation[] {
+  const found: FlowLocation[] = [];
+  walkWorkspace(workspace, (full, name, isDir) => {
+    const suffix = FLOW_SUFFIXES.find((s) => name.endsWith(s));
+    if (!isDir || !suffix) return false;
+    const file = ["flow.yaml", "flow.yml"].map((n) => join(full, n)).find((f) => existsSync(f));
+    if (!file) return false;
+    const rel = relative(workspace, full).split(sep).join("/");
+    found.push({ path: rel.slice(0, -suffix.length), dir: full, file });
+    return true;
+  });
   return found.sort((a, b) => a.path.localeCompare(b.path));
 }
 

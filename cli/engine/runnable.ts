@@ -3,10 +3,10 @@
 // `f/x/y.script.yaml`), or a schedule (`f/x/y` is `f/x/y.schedule.yaml`), as
 // `wmill sync push` maps files to Windmill paths.
 
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { InputError } from "../../f/common/errors.ts";
-import { listFlows, locateFlow, normaliseFlowPath, parseYaml, unknownFlowMessage, type FlowLocation } from "./flow.ts";
+import { listFlows, locateFlow, normaliseFlowPath, parseYaml, unknownFlowMessage, walkWorkspace, type FlowLocation } from "./flow.ts";
 import type { FormSchema } from "./schema.ts";
 
 /** A script of the workspace: its Windmill path, its file, and its metadata (form) if it has any. */
@@ -56,20 +56,10 @@ export function locateScript(workspace: string, path: string): ScriptLocation | 
 /** The Windmill paths of the files under f/ and u/ whose names end with `suffix` (the suffix cut off), sorted. */
 function pathsEnding(workspace: string, suffix: string): string[] {
   const found: string[] = [];
-  const walk = (dir: string): void => {
-    let entries: string[];
-    try {
-      entries = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of entries) {
-      const full = join(dir, name);
-      if (name.endsWith(suffix)) found.push(relative(workspace, full.slice(0, -suffix.length)).split(sep).join("/"));
-      else if (!name.startsWith(".") && name !== "node_modules" && statSync(full, { throwIfNoEntry: false })?.isDirectory()) walk(full);
-    }
-  };
-  for (const root of ["f", "u"]) walk(join(workspace, root));
+  walkWorkspace(workspace, (full, name, isDir) => {
+    if (!isDir && name.endsWith(suffix)) found.push(relative(workspace, full.slice(0, -suffix.length)).split(sep).join("/"));
+    return false;
+  });
   return found.sort();
 }
 

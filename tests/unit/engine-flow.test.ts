@@ -195,14 +195,10 @@ describe("renderForm", () => {
 
 describe("serialiseError: a thrown value as Windmill's Bun wrapper writes it (windmill-worker/src/bun_executor.rs)", () => {
   it("keeps message, name, stack and step_id, and the error's own fields under extra", () => {
-    const e = serialiseError(new InputError("size", "small", "huge"), "check");
-    expect(e).toEqual({
-      message: 'size: expected small, got "huge".',
-      name: "InputError",
-      stack: expect.stringContaining("InputError"),
-      step_id: "check",
-      extra: { field: "size", expected: "small" },
-    });
+    const thrown = Object.assign(new Error("disk full"), { code: "ENOSPC", path: "/w", when: undefined });
+    expect(serialiseError(thrown, "compile")).toEqual({ message: "disk full", name: "Error", stack: expect.stringContaining("disk full"), step_id: "compile", extra: { code: "ENOSPC", path: "/w" } });
+    // An error that sets its name in its constructor: name stays out of extra.
+    expect(serialiseError(new InputError("size", "small", "huge"), "check").extra).toEqual({ field: "size", expected: "small" });
   });
 
   it.each([
