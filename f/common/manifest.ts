@@ -58,6 +58,10 @@ export const QemuManifest = z.object({
 });
 export type QemuManifest = z.infer<typeof QemuManifest>;
 
+/** Either build manifest: what the shared publish and collect steps take. */
+export const BuildManifest = z.discriminatedUnion("kind", [KernelManifest, QemuManifest]);
+export type BuildManifest = z.infer<typeof BuildManifest>;
+
 export const ClosureResult = z.object({
   toplevel: absolutePath,
   init: absolutePath,
