@@ -140,7 +140,7 @@ describe("failure_module (worker_flow.rs: result_has_recover_true; windmill-jsev
       name: "InputError",
       stack: expect.stringContaining("InputError"),
       step_id: "check",
-      extra: { field: "size", expected: "small, medium or large" },
+      extra: { field: "size", expected: "small, medium or large", got: "huge" },
     });
     // previous_result is the failed step's result: {error}.
     expect(previous_result).toEqual({ error });

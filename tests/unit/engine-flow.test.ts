@@ -198,7 +198,7 @@ describe("serialiseError: a thrown value as Windmill's Bun wrapper writes it (wi
     const thrown = Object.assign(new Error("disk full"), { code: "ENOSPC", path: "/w", when: undefined });
     expect(serialiseError(thrown, "compile")).toEqual({ message: "disk full", name: "Error", stack: expect.stringContaining("disk full"), step_id: "compile", extra: { code: "ENOSPC", path: "/w" } });
     // An error that sets its name in its constructor: name stays out of extra.
-    expect(serialiseError(new InputError("size", "small", "huge"), "check").extra).toEqual({ field: "size", expected: "small" });
+    expect(serialiseError(new InputError("size", "small", "huge"), "check").extra).toEqual({ field: "size", expected: "small", got: "huge" });
   });
 
   it.each([
