@@ -68,7 +68,8 @@ Exit status: as for kdevflow run.
 `,
   list: `Usage: kdevflow list [--workspace DIR]
 
-List every flow of the workspace (folders f/**/<name>__flow) with its summary.
+List every flow of the workspace (folders f/**/<name>__flow), then every script (a .ts
+with its .script.yaml) and schedule (<name>.schedule.yaml), with their summaries.
 `,
   show: `Usage: kdevflow show <flow or script> [--workspace DIR]
 

@@ -12,13 +12,13 @@ import { withLock } from "../f/common/lock.ts";
 import { InputError, isInputError } from "../f/common/errors.ts";
 import { parseArgs, parseInputJson, USAGE, type Command } from "./args.ts";
 import { runFlow, runScript, type FlowOutcome, type RunContext } from "./engine/executor.ts";
-import { listFlows, readFlowFile, readFlowSummary } from "./engine/flow.ts";
+import { readFlowFile, readFlowSummary } from "./engine/flow.ts";
 import { renderForm } from "./engine/form.ts";
 import { runInputs, type InputMode } from "./engine/inputs.ts";
 import { killAllJobs } from "./engine/job.ts";
 import { prepareFlow, prepareScriptFile } from "./engine/prepare.ts";
 import { RunFolders } from "./engine/run_folders.ts";
-import { findRunnable, readSchedule, type Runnable } from "./engine/runnable.ts";
+import { findRunnable, listRunnables, readSchedule, type Runnable } from "./engine/runnable.ts";
 import { slotLock, slotLockEnabled } from "./engine/slot.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "..");
@@ -156,10 +156,10 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(USAGE[cmd.topic ?? "main"]);
       return EXIT_OK;
     case "list": {
-      const flows = listFlows(workspaceOf(cmd));
-      const width = Math.max(0, ...flows.map((f) => f.path.length));
-      for (const f of flows) process.stdout.write(`${f.path.padEnd(width)}  ${readFlowSummary(f)}\n`);
-      if (flows.length === 0) err("kdevflow: no flows in this workspace (folders f/**/<name>__flow)");
+      const all = listRunnables(workspaceOf(cmd), readFlowSummary);
+      const width = Math.max(0, ...all.map((r) => r.path.length));
+      for (const r of all) process.stdout.write(`${r.path.padEnd(width)}  ${r.kind === "flow" ? "" : `(${r.kind}) `}${r.summary}\n`);
+      if (all.length === 0) err("kdevflow: no flows, scripts or schedules in this workspace (f/**/<name>__flow, <name>.script.yaml, <name>.schedule.yaml)");
       return EXIT_OK;
     }
     case "show": {

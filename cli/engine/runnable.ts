@@ -107,3 +107,27 @@ export function readSchedule(workspace: string, wanted: string): Schedule {
   if (doc.args !== undefined && doc.args !== null && !isObject(doc.args)) throw new InputError(field("args"), "an object of arguments", doc.args);
   return { path, target: doc.script_path, isFlow: doc.is_flow === true, args: isObject(doc.args) ? doc.args : {} };
 }
+
+/** One line of `kdevflow list`: a flow, a script or a schedule, and its summary. */
+export interface Listed {
+  path: string;
+  kind: "flow" | "script" | "schedule";
+  summary: string;
+}
+
+/** Everything `kdevflow run` and `kdevflow schedule run` can start: flows, then scripts, then schedules, each by path. */
+export function listRunnables(workspace: string, flowSummary: (loc: FlowLocation) => string): Listed[] {
+  const summaryOf = (file: string): string => {
+    try {
+      const doc = readMetadata(file);
+      return typeof doc.summary === "string" ? doc.summary : "";
+    } catch {
+      return "(not valid YAML)";
+    }
+  };
+  return [
+    ...listFlows(workspace).map((loc) => ({ path: loc.path, kind: "flow" as const, summary: flowSummary(loc) })),
+    ...listScripts(workspace).map((path) => ({ path, kind: "script" as const, summary: summaryOf(join(workspace, `${path}.script.yaml`)) })),
+    ...listSchedules(workspace).map((path) => ({ path, kind: "schedule" as const, summary: summaryOf(join(workspace, `${path}.schedule.yaml`)) })),
+  ];
+}

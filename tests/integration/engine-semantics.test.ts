@@ -349,7 +349,7 @@ describe("inputs from the web form (kdevflow run without --api)", () => {
 });
 
 describe("list, show, help", () => {
-  it("list prints every flow with its summary", async () => {
+  it("list prints every flow, then every script and schedule, with its summary", async () => {
     const run = await kdevflow(["list"]);
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split("\n");
@@ -359,7 +359,11 @@ describe("list, show, help", () => {
       "f/engine/inline", "f/engine/input_error", "f/engine/loop", "f/engine/misc", "f/engine/nested", "f/engine/parent",
       "f/engine/retry", "f/engine/shared", "f/engine/skip", "f/engine/skip_stop", "f/engine/slot", "f/engine/slow_child", "f/engine/solo", "f/engine/stop",
       "f/engine/sub_failure", "f/engine/subflow_retry", "f/engine/subflow_timeout", "f/engine/timeout", "f/engine/transforms",
+      "f/engine/tools/greet",
+      "f/engine/nightly", "f/engine/sched_env", "f/engine/sched_script", "f/engine/sched_wrong",
     ]);
+    expect(lines).toContain("f/engine/tools/greet      (script) Greet someone");
+    expect(lines).toContain("f/engine/nightly          (schedule) runs f/engine/nested with exactly these args");
   });
 
   it("show prints the form: order, types, defaults, choices, groups, showExpr", async () => {
