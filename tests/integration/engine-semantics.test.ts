@@ -384,18 +384,23 @@ describe("list, show, help", () => {
     expect(run.stdout).toContain("f/engine/nested");
   });
 
-  it("without --workspace, list and show read the repository's own flows", async () => {
+  it("without --workspace, list and show read the repository's own flows, scripts and schedules", async () => {
     const { REPO } = await import("./engine-helpers.ts");
     const list = await kdevflow(["list"], { workspace: null, env: { KDEVFLOW_WORKSPACE: "" } });
     expect(list.code, list.stderr).toBe(0);
-    const paths = list.stdout.trim().split("\n").filter(Boolean).map((l) => l.split(/\s+/)[0]!);
-    expect(paths.length).toBeGreaterThan(0);
-    for (const p of paths) {
-      expect(existsSync(join(REPO, `${p}__flow`, "flow.yaml")), p).toBe(true);
-      const show = await kdevflow(["show", p], { workspace: null, env: { KDEVFLOW_WORKSPACE: "" } });
+    const rows = list.stdout.trim().split("\n").filter(Boolean).map((l) => l.split(/\s+/));
+    const file = { flow: "__flow/flow.yaml", "(script)": ".ts", "(schedule)": ".schedule.yaml" };
+    const kinds = new Set<string>();
+    for (const [p, marker] of rows) {
+      const kind = marker === "(script)" || marker === "(schedule)" ? marker : "flow";
+      kinds.add(kind);
+      expect(existsSync(join(REPO, `${p}${file[kind]}`)), p).toBe(true);
+      if (kind !== "flow") continue;
+      const show = await kdevflow(["show", p!], { workspace: null, env: { KDEVFLOW_WORKSPACE: "" } });
       expect(show.code, show.stderr).toBe(0);
-      expect(show.stdout.startsWith(p)).toBe(true);
+      expect(show.stdout.startsWith(p!)).toBe(true);
     }
+    expect([...kinds].sort()).toEqual(["(schedule)", "(script)", "flow"]);
   });
 
   it.each([{ args: ["--help"] }, { args: ["run", "--help"] }, { args: ["list", "--help"] }, { args: ["show", "--help"] }, { args: ["help", "run"] }])("$args prints usage and exits 0", async ({ args }) => {
