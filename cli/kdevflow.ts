@@ -74,11 +74,8 @@ function checkOutputPath(name: string): string {
   return path;
 }
 
-/** The folders of this invocation's runs, removed on Ctrl-C. */
-const folders = new RunFolders(process.env.KDEVFLOW_KEEP_RUN_DIR === "1");
-
 /** Everything a run shares: the engine's environment is what jobs' environments are built from. */
-function runContext(workspace: string, schedulePath?: string): RunContext {
+function runContext(folders: RunFolders, workspace: string, schedulePath?: string): RunContext {
   return { workspace, bun: bunBinary(), env: process.env, log: err, folders, ...(schedulePath ? { schedulePath } : {}) };
 }
 
@@ -123,7 +120,7 @@ async function execute(target: Runnable, ctx: RunContext, args: Record<string, u
   return EXIT_OK;
 }
 
-async function runCommand(cmd: Extract<Command, { kind: "run" }>): Promise<number> {
+async function runCommand(cmd: Extract<Command, { kind: "run" }>, folders: RunFolders): Promise<number> {
   const workspace = workspaceOf(cmd);
   const target = findRunnable(workspace, cmd.path);
   // A script runs as `wmill script run` has it run: as the API, with no form in between.
@@ -131,10 +128,10 @@ async function runCommand(cmd: Extract<Command, { kind: "run" }>): Promise<numbe
   const schema = target.kind === "flow" ? readFlowFile(target.location).schema : target.script.schema;
   const base = cmd.input === undefined ? {} : readInputFile(cmd.input);
   const args = runInputs(mode, schema, { base, sets: cmd.sets, given: cmd.input !== undefined || cmd.sets.length > 0 });
-  return execute(target, runContext(workspace), args, cmd.output);
+  return execute(target, runContext(folders, workspace), args, cmd.output);
 }
 
-async function scheduleCommand(cmd: Extract<Command, { kind: "schedule" }>): Promise<number> {
+async function scheduleCommand(cmd: Extract<Command, { kind: "schedule" }>, folders: RunFolders): Promise<number> {
   const workspace = workspaceOf(cmd);
   const schedule = readSchedule(workspace, cmd.path);
   let target: Runnable;
@@ -146,10 +143,10 @@ async function scheduleCommand(cmd: Extract<Command, { kind: "schedule" }>): Pro
   if ((target.kind === "flow") !== schedule.isFlow) {
     throw new InputError(`schedule ${schedule.path} is_flow`, `${target.kind === "flow"} (${schedule.target} is a ${target.kind})`, schedule.isFlow);
   }
-  return execute(target, runContext(workspace, schedule.path), schedule.args, cmd.output);
+  return execute(target, runContext(folders, workspace, schedule.path), schedule.args, cmd.output);
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+async function main(argv: readonly string[], folders: RunFolders): Promise<number> {
   const cmd = parseArgs(argv);
   switch (cmd.kind) {
     case "help":
@@ -169,9 +166,9 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT_OK;
     }
     case "run":
-      return runCommand(cmd);
+      return runCommand(cmd, folders);
     case "schedule":
-      return scheduleCommand(cmd);
+      return scheduleCommand(cmd, folders);
   }
 }
 
@@ -181,18 +178,21 @@ process.stdout.on("error", (e) => {
   if (isEpipe(e)) process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
 });
 
+// The folders of this invocation's runs: removed when a run ends, or here on Ctrl-C.
+const runFolders = new RunFolders(process.env.KDEVFLOW_KEEP_RUN_DIR === "1");
+
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   process.on(sig, () => {
     err(`kdevflow: ${sig}: stopping the running step`);
     void killAllJobs("SIGTERM").finally(() => {
-      folders.removeAll();
+      runFolders.removeAll();
       process.exit(sig === "SIGINT" ? 130 : 143);
     });
   });
 }
 
 try {
-  process.exitCode = await main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2), runFolders);
 } catch (e) {
   if (isEpipe(e)) {
     process.exitCode ??= 0;
