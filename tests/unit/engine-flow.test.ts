@@ -188,6 +188,10 @@ describe("renderForm", () => {
     expect(wrap(text, indent, width)).toEqual(expected);
   });
 
+  it("shows a field with an empty type (what Windmill writes for an untyped parameter) as any", () => {
+    expect(renderForm("f/a/b", { schema: { type: "object", properties: { manifest: { type: "" } }, required: ["manifest"] } })).toContain("  manifest: any, required\n");
+  });
+
   it("says when a flow takes no inputs", () => {
     expect(renderForm("f/a/b", { schema: { type: "object", properties: {} } })).toBe("f/a/b\n\nInputs: none\n");
   });
