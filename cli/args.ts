@@ -33,7 +33,7 @@ Usage:
   kdevflow <command> --help
 
 A flow is named by its Windmill path, e.g. f/qemu/build (the folder f/qemu/build__flow);
-a script by its path too, e.g. f/qemu/publish (the file f/qemu/publish.ts); a schedule
+a script by its path too, e.g. f/pipeline/publish (the file f/pipeline/publish.ts); a schedule
 likewise, e.g. f/workbench/refresh (f/workbench/refresh.schedule.yaml).
 The workspace is the repository by default; --workspace DIR or KDEVFLOW_WORKSPACE change it.
 

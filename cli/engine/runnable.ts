@@ -24,7 +24,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** `f/qemu/publish` and `f/qemu/publish.ts` name the script f/qemu/publish; null for what cannot be one. */
+/** `f/pipeline/publish` and `f/pipeline/publish.ts` name the script f/pipeline/publish; null for what cannot be one. */
 export function normaliseScriptPath(input: string): string | null {
   return normaliseFlowPath(input.trim().replace(/\.ts$/, ""));
 }
