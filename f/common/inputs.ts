@@ -35,15 +35,24 @@ export function field<T extends z.ZodType>(schema: T, meta: FieldMeta): T {
  * A zod refinement from a check that throws InputError (the project's pure validators):
  * its `expected` becomes the issue's message and the value it named is kept as `got`.
  */
-export function checkedBy<T>(check: (value: T) => unknown, path?: PropertyKey[]): (value: T, ctx: z.RefinementCtx) => void {
+export function checkedBy<T>(check: (value: T) => unknown, path?: PropertyKey[] | "relative"): (value: T, ctx: z.RefinementCtx) => void {
   return (value, ctx) => {
     try {
       check(value);
     } catch (err) {
       if (!isInputError(err)) throw err;
-      ctx.addIssue({ code: "custom", message: err.expected, ...(path ? { path } : {}), params: err.got === undefined ? {} : { got: err.got } });
+      // "relative": the check names a place below this field (`[0].url`), which becomes the issue's path.
+      const at = path === "relative" ? relativePath(err.field) : path;
+      ctx.addIssue({ code: "custom", message: err.expected, ...(at ? { path: at } : {}), params: err.got === undefined ? {} : { got: err.got } });
     }
   };
+}
+
+/** `[0].url` -> [0, "url"]: a path below a field, as a check names it. */
+export function relativePath(field: string): PropertyKey[] {
+  const out: PropertyKey[] = [];
+  for (const m of field.matchAll(/\[(\d+)\]|\.?([^.[\]]+)/g)) out.push(m[1] !== undefined ? Number(m[1]) : m[2]!);
+  return out;
 }
 
 /** A zod refinement from a function that returns null when the value is fine, else what was expected. */
@@ -69,15 +78,28 @@ function isPlainObject(v: unknown): v is Plain {
 }
 
 /**
- * `null` means "not given": drop null-valued keys of objects, at every depth (objects in
- * lists too). A null list item stays: it is a wrong value, not a missing one.
+ * `null` means "not given": drop the null-valued fields of `value` that `schema` declares,
+ * at every depth of its objects (objects in lists too). Values the schema does not
+ * describe field by field (a manifest object, a free-form record) are kept as they are:
+ * their nulls are data. A null list item stays: it is a wrong value, not a missing one.
  */
-export function dropNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map((v) => (isPlainObject(v) ? dropNulls(v) : v));
-  if (!isPlainObject(value)) return value;
-  const out: Plain = {};
-  for (const [k, v] of Object.entries(value)) if (v !== null && v !== undefined) out[k] = dropNulls(v);
-  return out;
+export function dropNulls(schema: z.ZodType, value: unknown): unknown {
+  const core = unwrap(schema).core;
+  const d = defOf(core);
+  if (d.type === "array" && Array.isArray(value) && d.element) {
+    const element = d.element;
+    return value.map((v) => (v === null ? v : dropNulls(element, v)));
+  }
+  if (d.type === "object" && isPlainObject(value)) {
+    const shape = (core as unknown as { shape: Record<string, z.ZodType> }).shape;
+    const out: Plain = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (v === null || v === undefined) continue;
+      out[k] = shape[k] ? dropNulls(shape[k], v) : v;
+    }
+    return out;
+  }
+  return value;
 }
 
 /** A path as the user writes it: `kernel.git_ref`, `sources[0].url`. */
@@ -184,8 +206,10 @@ function expectedPhrase(issue: z.core.$ZodIssue, metas: readonly FieldMeta[]): s
       const t = (issue as unknown as { expected: string }).expected;
       return TYPE_PHRASE[t] ?? `a value of type ${t}`;
     }
-    case "invalid_value":
-      return `one of ${choiceList((issue as unknown as { values: unknown[] }).values)}`;
+    case "invalid_value": {
+      const values = (issue as unknown as { values: unknown[] }).values;
+      return values.length === 1 ? JSON.stringify(values[0]) : `one of ${choiceList(values)}`;
+    }
     case "too_small":
       return sizePhrase(issue, false);
     case "too_big":
@@ -232,7 +256,7 @@ export function parseInputs<S extends z.ZodType>(schema: S, raw: unknown, opts: 
   if (raw !== null && raw !== undefined && !isPlainObject(raw)) {
     throw new InputError(prefix || "inputs", "an object of named inputs", raw);
   }
-  const cleaned = dropNulls(raw ?? {});
+  const cleaned = dropNulls(schema, raw ?? {});
   const parsed = schema.safeParse(cleaned);
   if (parsed.success) return parsed.data;
   throw issueToInputError(schema, parsed.error.issues[0]!, cleaned, prefix);

@@ -51,7 +51,7 @@ export function nixArgv(args: readonly string[], options: NixOptions = nixOption
   return [...argv, ...args];
 }
 
-const FLAKE_REF = /^(\/|path:\/|github:[^/\s]+\/[^\s]+|gitlab:[^/\s]+\/[^\s]+|sourcehut:[^/\s]+\/[^\s]+|git\+(https?|ssh|file):\/\/\S+|(https?|file):\/\/\S+|tarball\+(https?|file):\/\/\S+|flake:[A-Za-z][\w.-]*)/;
+const FLAKE_REF = /^(\/\S*|path:\/\S*|(github|gitlab|sourcehut):[^/\s]+\/\S+|git\+(https?|ssh|file):\/\/\S+|(https?|file):\/\/\S+|tarball\+(https?|file):\/\/\S+|flake:[A-Za-z][\w.-]*)$/;
 
 export const FLAKE_REF_EXPECTED = "a flake reference (an absolute path, path:/..., github:owner/repo, git+https://... or https://...), or empty for KDEVFLOW_NIXOS_FLAKE or the default library";
 

@@ -13,6 +13,7 @@ import { resolveToolchain } from "../common/pipeline/toolchain.ts";
 import { setProgress } from "../common/progress.ts";
 import { requireBare } from "../workbench/bare.ts";
 import { commitReader, gitOut } from "../workbench/git.ts";
+import { gitArgv } from "../workbench/plan.ts";
 import { resolveRef } from "../workbench/worktree.ts";
 import { buildProject } from "./projects.ts";
 
@@ -29,7 +30,7 @@ export async function main(project: "linux" | "qemu", flow_input: object) {
       throw isInputError(err) ? new InputError(adapter.refField, `a ref of a provisioned ${adapter.project} Bare (${err.expected}; run f/workbench/init)`, ref) : err;
     });
     const resolved = await resolveRef(bare, ref, adapter.project, adapter.refField);
-    source = { ref, commit: resolved.commit, tree: await gitOut(["git", "-C", bare, "rev-parse", `${resolved.commit}^{tree}`]), resolved_ref: resolved.refname };
+    source = { ref, commit: resolved.commit, tree: await gitOut(gitArgv.treeOf(bare, resolved.commit)), resolved_ref: resolved.refname };
     await adapter.checkSource?.(inputs, commitReader(bare, resolved.commit));
   }
 

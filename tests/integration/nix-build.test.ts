@@ -13,6 +13,7 @@ import { ClosureResult } from "../../f/common/manifest.ts";
 import { capture } from "../../f/common/run.ts";
 import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
+import type { Inputs as NixInputs } from "../../f/nix/build/inputs.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
 import { setupNixEnv } from "../harness/nix.ts";
 
@@ -36,23 +37,12 @@ function nixDir(): string {
   return join(root, "wb", "workers", "0", "nix");
 }
 
-interface FlowInputs {
-  vm: string;
-  nixos_flake?: string;
-  profiles?: Parameters<typeof renderConfig>[2];
-  test_suites?: Parameters<typeof renderConfig>[3];
-  shares?: Parameters<typeof renderConfig>[4];
-  ssh_keys?: string[];
-  hostname?: string;
-  user?: string;
-  source_overrides?: Parameters<typeof renderConfig>[8];
-  update_lock?: boolean;
-}
+type FlowInputs = Partial<NixInputs> & { vm: string };
 
 /** The flow's three steps, wired as flow.yaml wires them. */
 async function runSteps(i: FlowInputs) {
-  const rendered = await renderConfig(i.vm, i.nixos_flake, i.profiles, i.test_suites, i.shares, i.ssh_keys, i.hostname, i.user, i.source_overrides);
-  const locked = await lockConfig(rendered.config_dir, rendered.nixos_flake, i.update_lock ?? false);
+  const rendered = await renderConfig(i);
+  const locked = await lockConfig(rendered.config_dir, rendered.nixos_flake, rendered.update_lock);
   const built = await buildClosure(locked.config_dir);
   return { rendered, locked, built };
 }
@@ -247,7 +237,7 @@ describe("lock_config and build_closure check their config_dir", () => {
 
 describe("the module stand-in is strict, like NixOS", () => {
   async function renderThenEdit(vm: string, edit: (text: string) => string) {
-    const rendered = await renderConfig(vm, undefined, ["devel"], ["ltp"]);
+    const rendered = await renderConfig({ vm, profiles: ["devel"], test_suites: ["ltp"] });
     const file = join(rendered.config_dir, "default.nix");
     writeFileSync(file, edit(readFileSync(file, "utf8")));
     const locked = await lockConfig(rendered.config_dir, rendered.nixos_flake, false);

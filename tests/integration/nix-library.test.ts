@@ -59,7 +59,7 @@ beforeAll(async () => {
   savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
   for (const k of ENV_KEYS) delete process.env[k];
   process.env.KDEVFLOW_WORKBENCH = join(root, "wb");
-  const rendered = await renderConfig("boot", `path:${library}`, ["devel"], []);
+  const rendered = await renderConfig({ vm: "boot", nixos_flake: `path:${library}`, profiles: ["devel"], test_suites: [] });
   await lockConfig(rendered.config_dir, rendered.nixos_flake, false);
   closure = await buildClosure(rendered.config_dir);
 });

@@ -69,8 +69,9 @@ describe("parseInputs", () => {
     expect(fieldPath("", [])).toBe("inputs");
   });
 
-  it("keeps a null list item (a wrong value, not a missing one) and drops null keys", () => {
-    expect(dropNulls({ a: null, b: [null, { c: null, d: 1 }], e: { f: null } })).toEqual({ b: [null, { d: 1 }], e: {} });
+  it("drops the null fields the schema declares, keeps a null list item (a wrong value) and the nulls of a free-form object (data)", () => {
+    const S = z.strictObject({ a: z.string().optional(), b: z.array(z.object({ c: z.number().optional(), d: z.number() })), e: z.object({ f: z.string().optional() }), m: z.record(z.string(), z.unknown()) });
+    expect(dropNulls(S, { a: null, b: [null, { c: null, d: 1 }], e: { f: null }, m: { modules_dir: null } })).toEqual({ b: [null, { d: 1 }], e: {}, m: { modules_dir: null } });
   });
 
   it("keeps sentences short when there are many choices", () => {
