@@ -15,6 +15,7 @@ import { workbenchLayout, type WorkbenchLayout } from "../common/layout.ts";
 import { withLock } from "../common/lock.ts";
 import { setProgress } from "../common/progress.ts";
 import { requireBare } from "./bare.ts";
+import { leaseWorktree } from "./lease.ts";
 import { exists, git, gitOut, listRefs, readText } from "./git.ts";
 import { barePaths, gitArgv, parseGitFile, worktreePaths, type WorktreePaths } from "./plan.ts";
 import { checkRefSyntax, closeRefs, isHexPrefix, resolveNamedRef } from "./refs.ts";
@@ -28,6 +29,11 @@ export interface PrepareOptions {
   /** Delete the worktree (with its build/ and destdir/) and add it afresh. */
   recreate?: boolean;
   layout?: WorkbenchLayout;
+  /**
+   * Lease the worktree for this flow run (lease.ts), taking the next free one of the slot
+   * when another run holds the first. On by default; off only for tools that hold no run.
+   */
+  lease?: boolean;
 }
 
 export interface PreparedWorktree {
@@ -233,11 +239,13 @@ export async function prepareWorktreeDetailed(opts: PrepareOptions): Promise<Pre
   // Validate everything before anything on disk changes.
   const layout = opts.layout ?? workbenchLayout();
   const bare = await requireBare(layout, opts.project);
-  const paths = worktreePaths(layout, opts.project, { shared: opts.shared, sharedName: opts.sharedName });
+  const choice = { shared: opts.shared, sharedName: opts.sharedName };
+  worktreePaths(layout, opts.project, choice); // checks the slot choice before anything changes
   await setProgress(5, `resolve ${opts.ref} in ${opts.project}`);
   const { commit, refname } = await resolveRef(bare, opts.ref, opts.project);
   const tree = await gitOut(gitArgv.treeOf(bare, commit));
   console.log(`${opts.project}: ${opts.ref} is ${commit}${refname ? ` (${refname})` : ""}, tree ${tree}`);
+  const paths = opts.lease === false ? worktreePaths(layout, opts.project, choice) : (await leaseWorktree(layout, opts.project, choice)).paths;
 
   return lockWorktree(paths, opts.project, async () => {
     await setProgress(20, `sync ${paths.worktree}`);

@@ -110,7 +110,7 @@ describe("a run stopped from outside leaves nothing running", () => {
     const commands = run.processes.filter((p) => p.comm === "sleep");
     process.kill(step.pid, "SIGKILL");
     expect(await run.exited).toBe(1);
-    expect(run.stderr()).toMatch(/<== step work: failed in .*: ExecutionError: step work was killed by SIGKILL without a result/);
+    expect(run.stderr()).toMatch(/<== step work: failed in .*: ExecutionErr: step work was killed by SIGKILL without a result/);
     for (const p of commands) expect(isRunning(p.pid, p.start)).toBe(false);
     expect(await aliveAfter(run, 1000)).toEqual([]);
   });

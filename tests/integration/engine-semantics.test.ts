@@ -227,7 +227,8 @@ describe("the job environment (bun_executor.rs, handle_bun_job: env_clear; windm
     });
     expect(run.code, run.stderr).toBe(0);
     const env = resultOf(run) as Record<string, string | null>;
-    expect(Object.keys(env).sort()).toEqual([...wmKeys, "PATH", "HOME", "TZ", "ENGINE_TEST_MARKERS", "SYSTEM_DIR", "KDEVFLOW_TEST_NEVER_SET"].sort());
+    // KDEVFLOW_LINEAGE is the engine's own (process lifetime, f/common/proc.ts); a server's jobs have none.
+    expect(Object.keys(env).sort()).toEqual([...wmKeys, "PATH", "HOME", "TZ", "ENGINE_TEST_MARKERS", "SYSTEM_DIR", "KDEVFLOW_TEST_NEVER_SET", "KDEVFLOW_LINEAGE"].sort());
     expect(env).toMatchObject({ SYSTEM_DIR: "/srv/system", KDEVFLOW_TEST_NEVER_SET: "", PATH: process.env.PATH, HOME: process.env.HOME });
     expect(env).toMatchObject({ WM_FLOW_PATH: "f/engine/env", WM_FLOW_STEP_ID: "env", WM_JOB_PATH: "f/engine/steps/env", WM_SCHEDULE_PATH: "" });
     expect(env.WM_JOB_ID).toMatch(/^[0-9a-f-]{36}$/);
@@ -240,7 +241,7 @@ describe("the job environment (bun_executor.rs, handle_bun_job: env_clear; windm
     const run = await kdevflow(["run", "f/engine/env"], { env: { WHITELIST_ENVS: undefined, WORKER_INDEX: "3", KDEVFLOW_NIX_OPTIONS: undefined } });
     expect(run.code, run.stderr).toBe(0);
     const env = resultOf(run) as Record<string, string | null>;
-    expect(Object.keys(env).sort()).toEqual([...wmKeys, "PATH", "HOME", "TZ", ...JOB_ENV_WHITELIST].sort());
+    expect(Object.keys(env).sort()).toEqual([...wmKeys, "PATH", "HOME", "TZ", ...JOB_ENV_WHITELIST, "KDEVFLOW_LINEAGE"].sort());
     expect(env).toMatchObject({ WORKER_INDEX: "3", KDEVFLOW_NIX_OPTIONS: "" });
     // ENGINE_TEST_MARKERS is not in the list, so no step could record that it ran.
     expect(run.ran).toEqual({});
