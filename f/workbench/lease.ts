@@ -41,7 +41,11 @@ export interface LeaseHolder {
   root: string;
   /** What runs it, for messages: WM_FLOW_PATH. */
   flow: string;
-  /** The local engine that drives the run (`<pid>.<start>`), or null on a server. */
+  /**
+   * What drives the run locally (`<pid>.<start>`): the engine that started the step (the
+   * last of the lineage the step inherited), or the process itself for a script run on
+   * its own; null on a server.
+   */
   driver: string | null;
   host: string;
   since: string;
@@ -51,8 +55,12 @@ type Env = Record<string, string | undefined>;
 
 /** Who this step's run is, from its job environment. */
 export function holderFromEnv(env: Env = process.env, now: Date = new Date()): LeaseHolder {
-  const job = env.WM_FLOW_JOB_ID || env.WM_JOB_ID || `process-${processToken()}`;
-  const driver = onWindmill(env) ? null : (parseLineage(env.KDEVFLOW_LINEAGE)[0] ?? processToken());
+  const self = processToken();
+  const job = env.WM_FLOW_JOB_ID || env.WM_JOB_ID || `process-${self}`;
+  // The lineage a step inherited ends with the engine that started it (this process adds
+  // itself once it starts a command of its own, so it is left out).
+  const engine = parseLineage(env.KDEVFLOW_LINEAGE).filter((t) => t !== self).at(-1);
+  const driver = onWindmill(env) ? null : env.WM_FLOW_JOB_ID && engine ? engine : self;
   return { job, root: env.WM_ROOT_FLOW_JOB_ID || "", flow: env.WM_FLOW_PATH || env.WM_JOB_PATH || "a script", driver, host: hostname(), since: now.toISOString() };
 }
 
@@ -126,9 +134,11 @@ export interface Leased {
 
 /**
  * Lease the first worktree of `project` in the slot that no live run holds. The choice is
- * made under a short per-project lock, so two runs never pick the same one.
+ * made under a short per-project lock, so two runs never pick the same one. With `write`
+ * off (a script run on its own, outside any flow, holds nothing past its own step) the
+ * worktree is chosen the same way but no lease is written.
  */
-export async function leaseWorktree(layout: WorkbenchLayout, project: string, choice: SlotChoice, me: LeaseHolder = holderFromEnv()): Promise<Leased> {
+export async function leaseWorktree(layout: WorkbenchLayout, project: string, choice: SlotChoice, me: LeaseHolder = holderFromEnv(), write = true): Promise<Leased> {
   const first = worktreePaths(layout, project, choice, 1);
   const lock = join(systemPaths.locks(layout), `lease-${first.slot}-${project}.lock`);
   return withLock(lock, { what: `the ${project} worktrees of slot ${first.slot}` }, async () => {
@@ -144,7 +154,8 @@ export async function leaseWorktree(layout: WorkbenchLayout, project: string, ch
       }
       const takeover = verdict === "stale" || over === true ? await endRun(lease!) : null;
       if (takeover) console.log(`lease: taking over ${paths.worktree}: ${takeover}`);
-      await writeJsonAtomic(paths.lease, { ...me, since: verdict === "mine" ? lease!.since : me.since });
+      if (write) await writeJsonAtomic(paths.lease, { ...me, since: verdict === "mine" ? lease!.since : me.since });
+      else if (takeover) await rm(paths.lease, { force: true });
       if (held.length) console.log(`lease: ${held.join(", ")} in use by other runs; building in ${paths.worktree}`);
       return { paths, index, takeover };
     }

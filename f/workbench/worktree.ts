@@ -15,7 +15,7 @@ import { workbenchLayout, type WorkbenchLayout } from "../common/layout.ts";
 import { withLock } from "../common/lock.ts";
 import { setProgress } from "../common/progress.ts";
 import { requireBare } from "./bare.ts";
-import { leaseWorktree } from "./lease.ts";
+import { holderFromEnv, leaseWorktree } from "./lease.ts";
 import { exists, git, gitOut, listRefs, readText } from "./git.ts";
 import { barePaths, gitArgv, parseGitFile, worktreePaths, type WorktreePaths } from "./plan.ts";
 import { checkRefSyntax, closeRefs, isHexPrefix, resolveNamedRef } from "./refs.ts";
@@ -31,7 +31,8 @@ export interface PrepareOptions {
   layout?: WorkbenchLayout;
   /**
    * Lease the worktree for this flow run (lease.ts), taking the next free one of the slot
-   * when another run holds the first. On by default; off only for tools that hold no run.
+   * when another run holds the first. On inside a flow (WM_FLOW_JOB_ID set); a script run
+   * on its own takes a worktree no run holds but leases nothing.
    */
   lease?: boolean;
 }
@@ -245,7 +246,8 @@ export async function prepareWorktreeDetailed(opts: PrepareOptions): Promise<Pre
   const { commit, refname } = await resolveRef(bare, opts.ref, opts.project);
   const tree = await gitOut(gitArgv.treeOf(bare, commit));
   console.log(`${opts.project}: ${opts.ref} is ${commit}${refname ? ` (${refname})` : ""}, tree ${tree}`);
-  const paths = opts.lease === false ? worktreePaths(layout, opts.project, choice) : (await leaseWorktree(layout, opts.project, choice)).paths;
+  const lease = opts.lease ?? Boolean(process.env.WM_FLOW_JOB_ID);
+  const { paths } = await leaseWorktree(layout, opts.project, choice, holderFromEnv(), lease);
 
   return lockWorktree(paths, opts.project, async () => {
     await setProgress(20, `sync ${paths.worktree}`);

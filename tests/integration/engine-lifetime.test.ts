@@ -67,7 +67,13 @@ function runDirs(): string[] {
   return readdirSync(tmp).filter((n) => n.startsWith("kdevflow-run-"));
 }
 
-const reaperOf = (p: ProcStat) => readFileSync(`/proc/${p.pid}/cmdline`, "utf8").includes("kdevflow-reaper");
+const reaperOf = (p: ProcStat) => {
+  try {
+    return readFileSync(`/proc/${p.pid}/cmdline`, "utf8").includes("kdevflow-reaper");
+  } catch {
+    return false; // it ended between the listing and the read
+  }
+};
 
 describe("a run stopped from outside leaves nothing running", () => {
   it("kill -9 of the run's process group: nothing of it is alive a second later, and the next run takes the slot over and removes its folder", async () => {

@@ -374,7 +374,13 @@ describe("an interrupted mirror clone", () => {
     // reaper first (a reaper would end git with SIGTERM, and git would remove its own
     // half-made clone), then the step.
     const step = child.proc.pid!;
-    for (const p of findMarked(lineageMarker(step, procStat(step)!.start))) process.kill(p.pid, "SIGKILL");
+    for (const p of findMarked(lineageMarker(step, procStat(step)!.start))) {
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {
+        /* it ended between the listing and the kill */
+      }
+    }
     process.kill(-step, "SIGKILL");
     await child.done;
     expect(existsSync(join(wb, "system/mirror/big.git/kdevflow-mirror.json"))).toBe(false);
@@ -536,7 +542,7 @@ describe("prepare_worktree", () => {
     });
   });
 
-  it("two prepares on one slot at once are serialised, the second says it waits, and both succeed", async () => {
+  it("two prepares on one slot at once, outside any flow, are serialised on the worktree lock, the second says it waits, and both succeed (flow runs lease worktrees instead: worktree-lease.test.ts)", async () => {
     await init([{ name: "race", url: bigUpstream() }]);
     const env = { KDEVFLOW_WORKBENCH: wb };
     const lock = join(wb, "system/locks/worktree-0-race.lock");

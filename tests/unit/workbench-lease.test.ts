@@ -33,9 +33,12 @@ describe("judgeLease", () => {
 });
 
 describe("holderFromEnv", () => {
-  it("names the flow run, its root and, locally, the engine that drives it (the first of the lineage)", () => {
+  it("names the flow run, its root and, locally, the engine that drives it (the last of the lineage the step inherited)", () => {
     const h = holderFromEnv({ WM_FLOW_JOB_ID: "f1", WM_ROOT_FLOW_JOB_ID: "r1", WM_FLOW_PATH: "f/qemu/build", KDEVFLOW_LINEAGE: "42.7,43.8" });
-    expect(h).toMatchObject({ job: "f1", root: "r1", flow: "f/qemu/build", driver: "42.7" });
+    expect(h).toMatchObject({ job: "f1", root: "r1", flow: "f/qemu/build", driver: "43.8" });
+  });
+  it("a script run on its own is driven by itself, whatever it inherited", () => {
+    expect(holderFromEnv({ WM_JOB_ID: "j", KDEVFLOW_LINEAGE: "42.7" }).driver).toBe(`${process.pid}.${holderFromEnv({}).driver!.split(".")[1]}`);
   });
   it("on a server (a token and a base URL) has no driver: the job's state decides", () => {
     expect(holderFromEnv({ WM_FLOW_JOB_ID: "f1", WM_JOB_ID: "j", WM_TOKEN: "t", WM_BASE_URL: "http://wm" }).driver).toBeNull();
