@@ -27,9 +27,10 @@ import {
   checkImports,
   checkScheduleTargets,
   checkScriptSchemas,
-  checkStepsHaveMetadata,
+  checkModulesHaveMetadata,
   checkUnknownKeys,
   checkWmillYaml,
+  checkWorkerTags,
   checkYamlValidator,
   listWorkspace,
   type WorkspaceFiles,
@@ -52,7 +53,8 @@ const CHECKS: Record<string, Check> = {
   "flow wiring (!inline files, path scripts, input_transforms)": checkFlowWiring,
   "schedule and trigger targets": checkScheduleTargets,
   ".script.yaml schemas match main": checkScriptSchemas,
-  "steps have .script.yaml": checkStepsHaveMetadata,
+  "every module, step or library, has its .script.yaml": checkModulesHaveMetadata,
+  "every flow and script carries the worker tag": checkWorkerTags,
   "file names": checkFileNames,
   "every file is deployed, and no module looks for files beside itself": checkDeployedFiles,
   "folders have folder.meta.yaml": checkFolders,
@@ -241,6 +243,7 @@ const META = "f/demo/greet.script.yaml";
 const CALLER = "f/demo/caller__flow/flow.yaml";
 const CALLER_YAML = `summary: Greet through the hello flow
 description: Runs f/demo/hello as a flow module and returns its result.
+tag: kdevflow
 value:
   modules:
     - id: hello
@@ -591,12 +594,43 @@ const BREAKAGES: Breakage[] = [
     breakIt: (d) => cp(join(d, META), join(d, "f/demo/orphan.script.yaml")),
     expect: /orphan\.script\.yaml: there is no orphan\.ts beside it/,
   },
-  // steps need metadata
+  // every module needs metadata (wmill sync push writes it into the checkout otherwise)
   {
     name: "a step (a .ts with main) without .script.yaml",
-    check: checkStepsHaveMetadata,
+    check: checkModulesHaveMetadata,
     breakIt: (d) => put(d, "f/demo/lonely.ts", "export async function main(x: string) {\n  return x;\n}\n"),
-    expect: /^f\/demo\/lonely\.ts: has a main \(a step\) but no lonely\.script\.yaml$/,
+    expect: /^f\/demo\/lonely\.ts: a step without lonely\.script\.yaml \(wmill sync push would write one/,
+  },
+  {
+    name: "a library (no main) without .script.yaml",
+    check: checkModulesHaveMetadata,
+    breakIt: (d) => unlink(join(d, "f/demo/words.script.yaml")),
+    expect: /^f\/demo\/words\.ts: a library without words\.script\.yaml/,
+  },
+  // the worker tag
+  {
+    name: "a flow without the worker tag",
+    check: checkWorkerTags,
+    breakIt: (d) => edit(d, FLOW, "tag: kdevflow\n", ""),
+    expect: /hello__flow\/flow\.yaml: tag: expected "kdevflow"/,
+  },
+  {
+    name: "a script with another worker tag",
+    check: checkWorkerTags,
+    breakIt: (d) => edit(d, META, "tag: kdevflow\n", "tag: gpu\n"),
+    expect: /greet\.script\.yaml: tag: expected "kdevflow" .*got "gpu"/,
+  },
+  {
+    name: "a library's .script.yaml without the worker tag",
+    check: checkWorkerTags,
+    breakIt: (d) => edit(d, "f/demo/words.script.yaml", "tag: kdevflow\n", ""),
+    expect: /words\.script\.yaml: tag: expected "kdevflow"/,
+  },
+  {
+    name: "a misspelt flow-level key beside the tag (tags:)",
+    check: checkUnknownKeys,
+    breakIt: (d) => edit(d, FLOW, "tag: kdevflow\n", "tags: kdevflow\n"),
+    expect: /hello__flow\/flow\.yaml: tags: not a key Windmill knows/,
   },
   // names
   ...(
@@ -710,22 +744,52 @@ describe("scripts/script-schema.ts", () => {
     const res = await run([BUN, TOOL, "--write", join(dir, "f/demo/fresh.ts")], { capture: true, quiet: true });
     expect(res.stdout).toContain("fresh.script.yaml: fill in summary, description, schema.properties.path.description, schema.properties.count.description");
     const ws = await listWorkspace(dir);
-    expect(await checkStepsHaveMetadata(ws)).toEqual([]);
+    expect(await checkModulesHaveMetadata(ws)).toEqual([]);
+    expect(await checkWorkerTags(ws)).toEqual([]);
     // The schema is right; what is left is prose for a person to write.
     expect(await checkScriptSchemas(ws)).toEqual(
       ["path", "count"].map((n) => `f/demo/fresh.script.yaml: schema.properties.${n}.description: every form field needs one (the form shows it under the field)`),
     );
     const meta = parseDocument(await readFile(join(dir, "f/demo/fresh.script.yaml"), "utf8")).toJS();
-    expect(meta).toMatchObject({ lock: "", kind: "script", schema: { order: ["path", "count"], required: ["path"] } });
+    expect(meta).toMatchObject({ lock: "", kind: "script", tag: "kdevflow", schema: { order: ["path", "count"], required: ["path"] } });
     expect(meta.schema.properties.count).toMatchObject({ type: "number", default: 1 });
+  });
+
+  it("--write creates a library's .script.yaml from its leading comment, with no form field", async () => {
+    const dir = await copyOf(GOOD);
+    await put(dir, "f/demo/tally.ts", "// Counting words. The first sentence is the summary.\n// The whole comment is the description.\n\nexport const tally = (s: string) => s.length;\n");
+    const res = await run([BUN, TOOL, "--write", join(dir, "f/demo/tally.ts")], { capture: true, quiet: true });
+    expect(res.stdout).toContain("tally.script.yaml: created");
+    expect(res.stdout).not.toContain("fill in");
+    const ws = await listWorkspace(dir);
+    for (const check of [checkModulesHaveMetadata, checkScriptSchemas, checkWorkerTags]) expect(await check(ws)).toEqual([]);
+    const meta = parseDocument(await readFile(join(dir, "f/demo/tally.script.yaml"), "utf8")).toJS();
+    expect(meta).toMatchObject({
+      summary: "Counting words.",
+      description: "Counting words. The first sentence is the summary. The whole comment is the description.",
+      lock: "",
+      kind: "script",
+      tag: "kdevflow",
+      schema: { type: "object", properties: {}, required: [] },
+    });
+  });
+
+  it("--write adds only the tag line to a .script.yaml whose schema already matches", async () => {
+    const dir = await copyOf(GOOD);
+    const before = await readFile(join(dir, META), "utf8");
+    await edit(dir, META, "tag: kdevflow\n", "");
+    await run([BUN, TOOL, "--write", join(dir, "f/demo/greet.ts")], { capture: true, quiet: true });
+    expect(await readFile(join(dir, META), "utf8")).toBe(before);
   });
 });
 
 describe("scripts/script-schema.ts --all", () => {
-  it("checks every step under the real f/ and finds them all matching", async () => {
+  it("checks every module under the real f/, steps and libraries, and finds them all matching", async () => {
     const res = await run([join(REPO, "node_modules/.bin/bun"), join(REPO, "scripts/script-schema.ts"), "--all"], { capture: true, quiet: true, allowFailure: true, cwd: REPO });
     expect(res.exitCode, res.stdout).toBe(0);
     const metas = (await listWorkspace(REPO)).files.filter((f) => f.endsWith(".script.yaml"));
-    expect(res.stdout.trim().split("\n").sort()).toEqual(metas.map((m) => `${m}: matches main`).sort());
+    const lines = res.stdout.trim().split("\n");
+    expect(lines.map((l) => l.replace(/: matches (main|the library)$/, "")).sort()).toEqual(metas.sort());
+    expect(lines.filter((l) => l.endsWith(": matches the library")).length, "libraries have metadata too").toBeGreaterThan(0);
   });
 });
