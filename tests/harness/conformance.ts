@@ -590,6 +590,48 @@ export async function checkImports(ws: WorkspaceFiles, dependencies: readonly st
   return problems;
 }
 
+/**
+ * Leading-comment annotations that change how a server resolves a Bun module's npm
+ * imports or what runs it. The server reads annotations from the comment lines at the top
+ * of the code, each line being exactly the word (windmill-macros `annotations`, for
+ * TypeScriptAnnotations in windmill-common/src/worker.rs: `npm` installs with npm,
+ * `nodejs` runs under Node, `native` on the native runtime), and a `package_json:` or `extra_package_json:` line names workspace
+ * dependency files instead of the default dependencies/package.json
+ * (windmill-common/src/scripts.rs, extract_workspace_dependencies_annotated_refs).
+ */
+const RESOLUTION_ANNOTATION = /^\/\/\s*(npm|nodejs|native|(extra[_-])?package_json:.*)\s*$/;
+
+/** The annotation lines in a module's leading comment block that change how its imports resolve. */
+export function resolutionAnnotations(code: string): string[] {
+  const found: string[] = [];
+  for (const line of code.split("\n")) {
+    if (!line.trim()) continue;
+    if (!line.startsWith("//")) break;
+    if (RESOLUTION_ANNOTATION.test(line.trim())) found.push(line.trim());
+  }
+  return found;
+}
+
+/** Every Bun module the server deploys: each .ts under f/ (steps, libraries, inline flow steps). */
+export function bunModules(ws: WorkspaceFiles): string[] {
+  return ws.files.filter((f) => f.endsWith(".ts"));
+}
+
+/**
+ * No Bun module carries an annotation that takes it off the workspace's pinned default
+ * dependencies (dependencies/package.json) or off Bun: every deployed script, library
+ * and inline flow step resolves its npm imports against the same pinned file.
+ */
+export async function checkDependencyAnnotations(ws: WorkspaceFiles): Promise<string[]> {
+  const problems: string[] = [];
+  for (const f of bunModules(ws)) {
+    for (const a of resolutionAnnotations(await readFile(join(ws.root, f), "utf8"))) {
+      problems.push(`${f}: the leading comment line "${a}" is a Windmill annotation: the server would not resolve this module against dependencies/package.json with Bun`);
+    }
+  }
+  return problems;
+}
+
 /** Identifiers read as `<object>.<name>` or `<object>["name"]` in a JavaScript expression. */
 export function namesRead(expr: string, object: string): string[] {
   const out = new Set<string>();

@@ -19,6 +19,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseDocument, stringify } from "yaml";
 import { run } from "../../f/common/run.ts";
 import {
+  checkDependencyAnnotations,
   checkDeployedFiles,
   checkFileNames,
   checkFlowShape,
@@ -35,10 +36,10 @@ import {
   listWorkspace,
   type WorkspaceFiles,
 } from "../harness/conformance.ts";
+import { copyWorkspace, wmillLint, wmillMetadataDryRun } from "../harness/wmill.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const GOOD = join(REPO, "tests/fixtures/windmill-workspace");
-const WMILL = join(REPO, "node_modules/.bin/wmill");
 
 /** The runtime dependencies the server installs (package.json `dependencies`). */
 const DEPENDENCIES = Object.keys((JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies?: Record<string, string> }).dependencies ?? {});
@@ -55,27 +56,22 @@ const CHECKS: Record<string, Check> = {
   ".script.yaml schemas match main": checkScriptSchemas,
   "every module, step or library, has its .script.yaml": checkModulesHaveMetadata,
   "every flow and script carries the worker tag": checkWorkerTags,
+  "no module leaves the pinned dependencies (no resolution annotation)": checkDependencyAnnotations,
   "file names": checkFileNames,
   "every file is deployed, and no module looks for files beside itself": checkDeployedFiles,
   "folders have folder.meta.yaml": checkFolders,
   "wmill.yaml": (ws) => checkWmillYaml(ws.root),
 };
 
-async function wmillLint(cwd: string): Promise<{ exitCode: number; output: string }> {
-  const res = await run([WMILL, "lint"], { cwd, capture: true, quiet: true, allowFailure: true, env: { NO_COLOR: "1" } });
-  return { exitCode: res.exitCode, output: `${res.stdout}${res.stderr}` };
-}
-
 const temps: string[] = [];
 afterAll(async () => {
   await Promise.all(temps.map((t) => rm(t, { recursive: true, force: true })));
 });
 
+/** A copy of what `wmill sync push` reads from a workspace (f/, wmill.yaml, wmill-lock.yaml, dependencies/). */
 async function copyOf(src: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "kdevflow-conformance-"));
+  const dir = await copyWorkspace(src);
   temps.push(dir);
-  await cp(join(src, "f"), join(dir, "f"), { recursive: true });
-  await cp(join(src, "wmill.yaml"), join(dir, "wmill.yaml"));
   return dir;
 }
 
@@ -607,6 +603,19 @@ const BREAKAGES: Breakage[] = [
     breakIt: (d) => unlink(join(d, "f/demo/words.script.yaml")),
     expect: /^f\/demo\/words\.ts: a library without words\.script\.yaml/,
   },
+  // dependency resolution annotations
+  ...(
+    [
+      ["// npm (installs with npm)", "f/demo/words.ts", "// npm\n", /words\.ts: the leading comment line "\/\/ npm" is a Windmill annotation/],
+      ["// package_json: other (another dependency file)", "f/demo/greet.ts", "// package_json: other\n", /greet\.ts: the leading comment line "\/\/ package_json: other"/],
+      ["//nodejs in an inline flow step", "f/demo/hello__flow/shout.ts", "//nodejs\n", /hello__flow\/shout\.ts: the leading comment line "\/\/nodejs"/],
+    ] as const
+  ).map(([name, file, line, re]) => ({
+    name: `annotations: ${name}`,
+    check: checkDependencyAnnotations,
+    breakIt: async (d: string) => writeFile(join(d, file), line + (await readFile(join(d, file), "utf8"))),
+    expect: re,
+  })),
   // the worker tag
   {
     name: "a flow without the worker tag",
@@ -700,6 +709,86 @@ describe("each check fails on a broken copy of the test workspace", () => {
     await edit(dir, FLOW, "type: script\n        path: f/demo/greet", "type: scripty\n        path: f/demo/greet");
     const { exitCode, output } = await wmillLint(dir);
     expect(exitCode, output).not.toBe(0);
+  });
+});
+
+// What `wmill sync push` reads and writes: every module's metadata committed, and
+// wmill-lock.yaml current, so the CLI's own metadata check (the one a developer runs
+// before a push) finds nothing stale and a push writes nothing into the checkout. The
+// check is run by the real CLI (tests/harness/wmill.ts says how it runs offline).
+describe("wmill generate-metadata --dry-run: nothing stale, nothing written", () => {
+  it("in the real workspace", async () => {
+    const res = await wmillMetadataDryRun(REPO);
+    expect(res.exitCode, res.output).toBe(0);
+    expect(res.stale, res.output).toEqual([]);
+    expect(res.written).toEqual([]);
+    expect(res.upToDate, res.output).toBe(true);
+  });
+
+  it("in the test workspace (scripts, a library, inline flow steps)", async () => {
+    const res = await wmillMetadataDryRun(GOOD);
+    expect(res.stale, res.output).toEqual([]);
+    expect(res.written).toEqual([]);
+    expect(res.upToDate, res.output).toBe(true);
+  });
+
+  it("reports a script whose code changed since wmill-lock.yaml was written", async () => {
+    const dir = await copyOf(GOOD);
+    await edit(dir, "f/demo/greet.ts", "export async function main(", "// A new comment.\nexport async function main(");
+    const res = await wmillMetadataDryRun(dir);
+    expect(res.upToDate).toBe(false);
+    expect(res.stale.join("\n")).toMatch(/~ f\/demo\/greet\.ts/);
+  });
+
+  it("reports an inline flow step that changed", async () => {
+    const dir = await copyOf(GOOD);
+    await edit(dir, "f/demo/hello__flow/shout.ts", "toUpperCase()", "toUpperCase().trim()");
+    const res = await wmillMetadataDryRun(dir);
+    expect(res.stale.join("\n")).toMatch(/hello__flow/);
+  });
+
+  it("reports the workspace dependencies when dependencies/package.json changed", async () => {
+    const dir = await copyOf(REPO);
+    await edit(dir, "dependencies/package.json", /"zod": "[^"]+"/, '"zod": "4.0.0"');
+    const res = await wmillMetadataDryRun(dir);
+    expect(res.stale.join("\n")).toMatch(/~ dependencies\/package\.json/);
+  });
+
+  it("writes a .script.yaml and a .script.lock for a library without metadata, as a push would", async () => {
+    const dir = await copyOf(GOOD);
+    await unlink(join(dir, "f/demo/words.script.yaml"));
+    const res = await wmillMetadataDryRun(dir);
+    expect(res.written).toEqual(["f/demo/words.script.lock: created", "f/demo/words.script.yaml: created"]);
+  });
+});
+
+describe("scripts/deploy-metadata.ts", () => {
+  const BUN = join(REPO, "node_modules/.bin/bun");
+  const TOOL = join(REPO, "scripts/deploy-metadata.ts");
+
+  it("finds dependencies/package.json and wmill-lock.yaml current in the real workspace", async () => {
+    const res = await run([BUN, TOOL], { capture: true, quiet: true, allowFailure: true, cwd: REPO });
+    expect(res.exitCode, res.stdout).toBe(0);
+  });
+
+  it("names a stale wmill-lock.yaml with exit 1, and --write makes the CLI's check pass again", async () => {
+    const dir = await copyOf(GOOD);
+    await edit(dir, "f/demo/words.ts", "export function words", "// Split on blanks.\nexport function words");
+    const check = await run([BUN, TOOL, "--workspace", dir], { capture: true, quiet: true, allowFailure: true });
+    expect(check.exitCode).toBe(1);
+    expect(check.stdout).toContain("wmill-lock.yaml: differs from what the workspace gives");
+    await run([BUN, TOOL, "--write", "--workspace", dir], { capture: true, quiet: true });
+    const res = await wmillMetadataDryRun(dir);
+    expect(res.stale, res.output).toEqual([]);
+    expect(res.upToDate).toBe(true);
+  });
+
+  it("refuses to write wmill-lock.yaml while a module has no metadata, naming the file the CLI would write", async () => {
+    const dir = await copyOf(GOOD);
+    await unlink(join(dir, "f/demo/words.script.yaml"));
+    const res = await run([BUN, TOOL, "--write", "--workspace", dir], { capture: true, quiet: true, allowFailure: true });
+    expect(res.exitCode).not.toBe(0);
+    expect(`${res.stdout}${res.stderr}`).toMatch(/f\/demo\/words\.script\.yaml: created/);
   });
 });
 
