@@ -429,7 +429,37 @@ export async function checkScheduleTargets(ws: WorkspaceFiles): Promise<string[]
       const bad = valueMisfit(props[k], value);
       if (bad) problems.push(`${f}: args.${k}: does not fit ${target.what}'s ${k}: ${bad}`);
     }
+    if (doc?.on_failure !== undefined && doc?.on_failure !== null) problems.push(...(await errorHandlerProblems(ws, doc)).map((p) => `${f}: ${p}`));
   }
+  return problems;
+}
+
+/**
+ * The arguments a server passes to a schedule's error handler: the failed job's result
+ * (for a failure, its `error`) and where it came from, plus the schedule's
+ * on_failure_extra_args (backend windmill-queue/src/jobs.rs, push_error_handler; the
+ * list the schedule editor shows, frontend ScheduleEditorInner.svelte).
+ */
+export const SCHEDULE_ERROR_HANDLER_ARGS = ["path", "schedule_path", "error", "started_at", "failed_times", "workspace_id", "job_id", "is_flow", "email"] as const;
+
+/**
+ * A schedule's `on_failure` names a script or flow with its kind (`script/f/...` or
+ * `flow/f/...`: the server refuses anything else, windmill-common/src/jobs.rs,
+ * get_payload_tag_from_prefixed_path) that exists, and whose inputs are exactly what the
+ * server passes: an input it does not pass arrives as null, one it passes and the handler
+ * lacks is dropped.
+ */
+async function errorHandlerProblems(ws: WorkspaceFiles, doc: any): Promise<string[]> {
+  const m = /^(script|flow)\/(f\/.+)$/.exec(String(doc.on_failure));
+  if (!m) return [`on_failure: expected script/<path> or flow/<path>, got ${show(doc.on_failure)}`];
+  const target = await stepTarget(ws, "", { type: m[1], path: m[2] });
+  if (!target) return [];
+  if (target.missing) return [`on_failure: ${target.missing}`];
+  const passed = [...SCHEDULE_ERROR_HANDLER_ARGS, ...Object.keys((doc.on_failure_extra_args as object | null | undefined) ?? {})];
+  const { known } = targetInputs(target);
+  const problems: string[] = [];
+  for (const k of known) if (!passed.includes(k)) problems.push(`on_failure: ${target.what} takes ${k}, which the server does not pass to an error handler (it passes ${passed.join(", ")})`);
+  for (const k of passed) if (!known.includes(k)) problems.push(`on_failure: ${target.what} does not take ${k}, which the server passes to an error handler`);
   return problems;
 }
 

@@ -34,6 +34,8 @@ import {
   checkWorkerTags,
   checkYamlValidator,
   listWorkspace,
+  parseMain,
+  SCHEDULE_ERROR_HANDLER_ARGS,
   type WorkspaceFiles,
 } from "../harness/conformance.ts";
 import { copyWorkspace, wmillLint, wmillMetadataDryRun } from "../harness/wmill.ts";
@@ -210,6 +212,32 @@ describe("a broken copy of the real workspace fails", () => {
     const problems = await checkScriptSchemas(await listWorkspace(dir));
     expect(problems.join("\n")).toContain(`${broken!.file}: schema.properties: main's argument ${broken!.prop} is missing`);
   });
+});
+
+describe("the refresh schedule's error handler", () => {
+  const SCHEDULE = "f/workbench/refresh.schedule.yaml";
+  const HANDLER = "f/workbench/report_refresh_failure.ts";
+
+  it("is a script of ours whose main takes exactly what the server passes a schedule error handler", async () => {
+    const doc = parseDocument(await readFile(join(REPO, SCHEDULE), "utf8")).toJS();
+    expect(doc.on_failure).toBe("script/f/workbench/report_refresh_failure");
+    const { args } = parseMain(await readFile(join(REPO, HANDLER), "utf8"));
+    expect(args.map((a) => a.name).sort()).toEqual([...SCHEDULE_ERROR_HANDLER_ARGS].sort());
+  });
+
+  for (const [name, breakIt, re] of [
+    ["on_failure without its kind", (d: string) => edit(d, SCHEDULE, "on_failure: script/", "on_failure: "), /on_failure: expected script\/<path> or flow\/<path>/],
+    ["on_failure naming a missing script", (d: string) => unlink(join(d, HANDLER)), /on_failure: script f\/workbench\/report_refresh_failure does not exist/],
+    ["a handler taking an input the server does not pass", (d: string) => edit(d, HANDLER, "  email: string = \"\",\n", "  email: string = \"\",\n  channel: string = \"\",\n"), /takes channel, which the server does not pass/],
+    ["a handler without an input the server passes", (d: string) => edit(d, HANDLER, "  failed_times: number = 1,\n", ""), /does not take failed_times, which the server passes/],
+  ] as const) {
+    it(`fails the schedule check: ${name}`, async () => {
+      const dir = await copyOf(REPO);
+      await breakIt(dir);
+      const problems = await checkScheduleTargets(await listWorkspace(dir));
+      expect(problems.some((p) => p.startsWith(`${SCHEDULE}: `) && re.test(p)), problems.join("\n")).toBe(true);
+    });
+  }
 });
 
 describe("the conforming test workspace", () => {
