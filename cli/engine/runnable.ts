@@ -63,9 +63,17 @@ function pathsEnding(workspace: string, suffix: string): string[] {
   return found.sort();
 }
 
-/** Every script of the workspace: a `.ts` with a `.script.yaml` beside it, by path. */
+/** True when the code exports a `main` (a script); a library module has metadata too but no main. Pure. */
+export function exportsMain(code: string): boolean {
+  return /^export\s+(async\s+)?function\s+main\s*\(/m.test(code);
+}
+
+/** Every script of the workspace: a `.ts` that exports `main`, with a `.script.yaml` beside it, by path. */
 export function listScripts(workspace: string): string[] {
-  return pathsEnding(workspace, ".script.yaml").filter((p) => existsSync(join(workspace, `${p}.ts`)));
+  return pathsEnding(workspace, ".script.yaml").filter((p) => {
+    const file = join(workspace, `${p}.ts`);
+    return existsSync(file) && exportsMain(readFileSync(file, "utf8"));
+  });
 }
 
 /** The flow, else the script, a path names; else the sentence naming the closest of either. */
