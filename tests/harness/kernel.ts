@@ -55,14 +55,17 @@ export interface FlowRun {
   ms: number;
 }
 
-/** Run a flow with ./kdevflow run, inputs from a JSON file; stdout is the result. */
-export async function runFlowCli(flow: string, inputs: Record<string, unknown>, env: Record<string, string>): Promise<FlowRun> {
+/**
+ * Run a flow with ./kdevflow run, inputs from a JSON file; stdout is the result. With
+ * `api`, as `wmill flow run` / the API would: nothing filled, nothing checked by a form.
+ */
+export async function runFlowCli(flow: string, inputs: Record<string, unknown>, env: Record<string, string>, opts: { api?: boolean } = {}): Promise<FlowRun> {
   const dir = await mkdtemp(join(tmpdir(), "kdevflow-input-"));
   try {
     const file = join(dir, "input.json");
     await writeFile(file, JSON.stringify(inputs));
     const started = performance.now();
-    const res = await run([KDEVFLOW, "run", flow, "--input", file], { env, capture: true, quiet: true, allowFailure: true, tailLines: 80 });
+    const res = await run([KDEVFLOW, "run", ...(opts.api ? ["--api"] : []), flow, "--input", file], { env, capture: true, quiet: true, allowFailure: true, tailLines: 80 });
     const ms = performance.now() - started;
     let result: unknown = null;
     if (res.exitCode === 0) result = JSON.parse(res.stdout);
