@@ -7,7 +7,7 @@ import type { BuildProject } from "../common/pipeline/project.ts";
 import { kernelProject } from "../kernel/build/project.ts";
 import { qemuProject } from "../qemu/build/project.ts";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/** Any project's adapter (the shared steps read its inputs and manifest through its own schemas). */
 type AnyProject = BuildProject<any, any>;
 
 export const PROJECTS: Readonly<Record<string, AnyProject>> = {

@@ -8,7 +8,7 @@
 // taken for a complete one, and never skipped for ever. One lock per mirror serialises
 // clones, refreshes and the Bare fetches that read it.
 
-import { rename, rm } from "node:fs/promises";
+import { readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../common/atomic.ts";
 import { InputError } from "../common/errors.ts";
@@ -23,6 +23,8 @@ export interface MirrorState {
   url: string;
   cloned_at: string;
   refreshed_at: string;
+  /** The source's refresh interval as last given, so a fetch without sources knows it. */
+  refresh_minutes?: number;
 }
 
 export interface MirrorResult {
@@ -36,6 +38,24 @@ export interface MirrorResult {
   refs: number;
   changes: RefChanges;
   refreshed_at: string;
+}
+
+function intervalOf(source: Source): Pick<MirrorState, "refresh_minutes"> {
+  return source.refresh_minutes === undefined ? {} : { refresh_minutes: source.refresh_minutes };
+}
+
+/**
+ * The sources this Workbench already mirrors (complete mirrors, by name), with the URL
+ * and interval their last sync recorded: what a fetch refreshes when it is given no list.
+ */
+export async function mirroredSources(l: WorkbenchLayout): Promise<Source[]> {
+  const names = (await readdir(join(l.systemDir, "mirror")).catch(() => [] as string[])).filter((n) => n.endsWith(".git") && !n.startsWith("."));
+  const out: Source[] = [];
+  for (const n of names.sort()) {
+    const state = await readState(mirrorPaths(l, n.slice(0, -4)));
+    if (state) out.push({ name: n.slice(0, -4), url: state.url, ...(state.refresh_minutes === undefined ? {} : { refresh_minutes: state.refresh_minutes }) });
+  }
+  return out;
 }
 
 async function readState(p: MirrorPaths): Promise<MirrorState | null> {
@@ -80,7 +100,7 @@ async function clone(p: MirrorPaths, source: Source, repaired: string[]): Promis
   await git(gitArgv.cloneMirror(source.url, p.incoming));
   await git(gitArgv.mirrorKeepObjects(p.incoming));
   const now = new Date().toISOString();
-  const state: MirrorState = { url: source.url, cloned_at: now, refreshed_at: now };
+  const state: MirrorState = { url: source.url, cloned_at: now, refreshed_at: now, ...intervalOf(source) };
   await writeJsonAtomic(join(p.incoming, MIRROR_MARKER), state);
   await rename(p.incoming, p.dir);
   return state;
@@ -93,7 +113,7 @@ async function refresh(p: MirrorPaths, source: Source, state: MirrorState, repai
     await git(gitArgv.setOriginUrl(p.dir, source.url));
   }
   await git(gitArgv.refreshMirror(p.dir));
-  const next: MirrorState = { ...state, url: source.url, refreshed_at: new Date().toISOString() };
+  const next: MirrorState = { ...state, url: source.url, refreshed_at: new Date().toISOString(), ...intervalOf(source) };
   await writeJsonAtomic(p.marker, next);
   return next;
 }

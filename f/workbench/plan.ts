@@ -97,19 +97,32 @@ export interface WorktreePaths {
    */
   adopt: string;
   lock: string;
+  /** Which flow run holds this worktree from prepare to collect (lease.ts). */
+  lease: string;
 }
 
-export function worktreePaths(l: WorkbenchLayout, project: string, choice: SlotChoice): WorktreePaths {
+/**
+ * The worktrees of a project in a slot: the first is `<slot>/<project>`; when a flow run
+ * holds it and another run of the same slot needs one, the next free is
+ * `<slot>/<project>@2`, `@3`, ... each kept warm like the first.
+ */
+export function worktreeName(project: string, index: number): string {
+  return index <= 1 ? project : `${project}@${index}`;
+}
+
+export function worktreePaths(l: WorkbenchLayout, project: string, choice: SlotChoice, index = 1): WorktreePaths {
   const slot = slotName(l, choice);
   const slotDir = join(l.workersDir, slot);
-  const worktree = join(slotDir, project);
+  const name = worktreeName(project, index);
+  const worktree = join(slotDir, name);
   return {
     slot,
     worktree,
     build_dir: join(worktree, "build"),
     destdir: join(worktree, "destdir"),
-    adopt: join(slotDir, ".adopt", project),
-    lock: join(systemPaths.locks(l), `worktree-${slot}-${project}.lock`),
+    adopt: join(slotDir, ".adopt", name),
+    lock: join(systemPaths.locks(l), `worktree-${slot}-${name}.lock`),
+    lease: join(systemPaths.locks(l), `lease-${slot}-${name}.json`),
   };
 }
 

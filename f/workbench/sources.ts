@@ -90,7 +90,7 @@ export const DEFAULT_SOURCES: Source[] = [
   { name: "qemu", url: "https://gitlab.com/qemu-project/qemu.git", refresh_minutes: 360 },
 ];
 
-const SourceItem = z.object({
+export const SourceItem = z.object({
   name: field(z.string(), { description: "The project name (mirror/<name>.git, bare/<name>.git); no '/' or '..'." }),
   url: field(z.string(), { description: "The upstream git URL." }),
   refresh_minutes: field(z.number().optional(), { description: "How often the scheduled fetch refreshes this source." }),

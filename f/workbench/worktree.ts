@@ -15,6 +15,7 @@ import { workbenchLayout, type WorkbenchLayout } from "../common/layout.ts";
 import { withLock } from "../common/lock.ts";
 import { setProgress } from "../common/progress.ts";
 import { requireBare } from "./bare.ts";
+import { holderFromEnv, leaseWorktree } from "./lease.ts";
 import { exists, git, gitOut, listRefs, readText } from "./git.ts";
 import { barePaths, gitArgv, parseGitFile, worktreePaths, type WorktreePaths } from "./plan.ts";
 import { checkRefSyntax, closeRefs, isHexPrefix, resolveNamedRef } from "./refs.ts";
@@ -28,6 +29,12 @@ export interface PrepareOptions {
   /** Delete the worktree (with its build/ and destdir/) and add it afresh. */
   recreate?: boolean;
   layout?: WorkbenchLayout;
+  /**
+   * Lease the worktree for this flow run (lease.ts), taking the next free one of the slot
+   * when another run holds the first. On inside a flow (WM_FLOW_JOB_ID set); a script run
+   * on its own takes a worktree no run holds but leases nothing.
+   */
+  lease?: boolean;
 }
 
 export interface PreparedWorktree {
@@ -233,11 +240,14 @@ export async function prepareWorktreeDetailed(opts: PrepareOptions): Promise<Pre
   // Validate everything before anything on disk changes.
   const layout = opts.layout ?? workbenchLayout();
   const bare = await requireBare(layout, opts.project);
-  const paths = worktreePaths(layout, opts.project, { shared: opts.shared, sharedName: opts.sharedName });
+  const choice = { shared: opts.shared, sharedName: opts.sharedName };
+  worktreePaths(layout, opts.project, choice); // checks the slot choice before anything changes
   await setProgress(5, `resolve ${opts.ref} in ${opts.project}`);
   const { commit, refname } = await resolveRef(bare, opts.ref, opts.project);
   const tree = await gitOut(gitArgv.treeOf(bare, commit));
   console.log(`${opts.project}: ${opts.ref} is ${commit}${refname ? ` (${refname})` : ""}, tree ${tree}`);
+  const lease = opts.lease ?? Boolean(process.env.WM_FLOW_JOB_ID);
+  const { paths } = await leaseWorktree(layout, opts.project, choice, holderFromEnv(), lease);
 
   return lockWorktree(paths, opts.project, async () => {
     await setProgress(20, `sync ${paths.worktree}`);

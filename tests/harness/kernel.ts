@@ -55,14 +55,17 @@ export interface FlowRun {
   ms: number;
 }
 
-/** Run a flow with ./kdevflow run, inputs from a JSON file; stdout is the result. */
-export async function runFlowCli(flow: string, inputs: Record<string, unknown>, env: Record<string, string>): Promise<FlowRun> {
+/**
+ * Run a flow with ./kdevflow run, inputs from a JSON file; stdout is the result. With
+ * `api`, as `wmill flow run` / the API would: nothing filled, nothing checked by a form.
+ */
+export async function runFlowCli(flow: string, inputs: Record<string, unknown>, env: Record<string, string>, opts: { api?: boolean } = {}): Promise<FlowRun> {
   const dir = await mkdtemp(join(tmpdir(), "kdevflow-input-"));
   try {
     const file = join(dir, "input.json");
     await writeFile(file, JSON.stringify(inputs));
     const started = performance.now();
-    const res = await run([KDEVFLOW, "run", flow, "--input", file], { env, capture: true, quiet: true, allowFailure: true, tailLines: 80 });
+    const res = await run([KDEVFLOW, "run", ...(opts.api ? ["--api"] : []), flow, "--input", file], { env, capture: true, quiet: true, allowFailure: true, tailLines: 80 });
     const ms = performance.now() - started;
     let result: unknown = null;
     if (res.exitCode === 0) result = JSON.parse(res.stdout);
@@ -83,6 +86,18 @@ export async function buildKernel(inputs: Record<string, unknown>, env: Record<s
   const res = await runFlowCli("f/kernel/build", inputs, env);
   if (res.exitCode !== 0) throw new Error(`f/kernel/build failed (exit ${res.exitCode}):\n${res.stderr.split("\n").slice(-40).join("\n")}`);
   return { manifest: KernelManifest.parse(res.result), ms: res.ms, stderr: res.stderr };
+}
+
+/** The release a bzImage reports (`uname -r`): the first word of its version string. */
+export function bzImageRelease(image: Buffer): string {
+  if (image.toString("latin1", 0x202, 0x206) !== "HdrS") throw new Error("not a bzImage (no HdrS boot header)");
+  const at = image.readUInt16LE(0x20e) + 0x200;
+  const end = image.indexOf(0, at);
+  return image.toString("latin1", at, end).split(" ")[0]!;
+}
+
+export function testKernelWorkbench(): string {
+  return join(fixturesRoot(), "kernel-workbench");
 }
 
 /**

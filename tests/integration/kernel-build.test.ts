@@ -120,6 +120,19 @@ describe("f/kernel/build with a real kernel tree", () => {
     expect(again.stderr).not.toMatch(/\+ .*make .* all$/m);
   });
 
+  it("run as the API runs it (nothing filled), with every optional input null, is the same build: null is not given", { timeout: BUILD_TIMEOUT }, async () => {
+    const { formSchema } = await import("../../f/common/inputs.ts");
+    const { Inputs } = await import("../../f/kernel/build/inputs.ts");
+    const fields = Object.keys((formSchema(Inputs) as { properties: object }).properties);
+    const nulls = Object.fromEntries(fields.filter((k) => !(k in inputs)).map((k) => [k, null]));
+    expect(Object.keys(nulls).length).toBeGreaterThan(10);
+    const res = await runFlowCli("f/kernel/build", { ...inputs, ...nulls }, env, { api: true });
+    expect(res.exitCode, res.stderr.split("\n").slice(-30).join("\n")).toBe(0);
+    const m = KernelManifest.parse(res.result);
+    expect(m.identity).toBe(first.identity);
+    expect(m.reused).toBe(true);
+  });
+
   it("a b4 v2 series from a local mbox applies, is labelled <slug>-v2 and kept in the Bare", { timeout: BUILD_TIMEOUT }, async () => {
     const { manifest } = await buildKernel({ ...inputs, b4_series: SERIES_V2 }, env);
     expect(manifest.label).toBe(SERIES_LABEL);

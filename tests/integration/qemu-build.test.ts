@@ -216,6 +216,13 @@ describe("the make method", () => {
     expect(r.stderr).not.toContain("--command make");
   }, 600_000);
 
+  it("run as the API runs it (nothing filled), with only qemu_ref, is the same build", async () => {
+    const r = await kdevflow(["run", "--api", "f/qemu/build", "--set", `qemu_ref=${fixture.tag}`], { workspace: null, env });
+    const again = ok(r);
+    expect(again.identity).toBe(first.identity);
+    expect(again.reused).toBe(true);
+  }, 600_000);
+
   it("a changed label keeps the identity, so the build is reused", async () => {
     const r = await run("f/qemu/build", { qemu_ref: fixture.tag, custom_label: true, label: "My experiment" });
     const labelled = ok(r);

@@ -3,7 +3,7 @@
 // behind and two runs racing. Steps run in this process (their main()) or, where a
 // run must be killed or must race another, as separate Bun processes.
 
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -374,7 +374,13 @@ describe("an interrupted mirror clone", () => {
     // reaper first (a reaper would end git with SIGTERM, and git would remove its own
     // half-made clone), then the step.
     const step = child.proc.pid!;
-    for (const p of findMarked(lineageMarker(step, procStat(step)!.start))) process.kill(p.pid, "SIGKILL");
+    for (const p of findMarked(lineageMarker(step, procStat(step)!.start))) {
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {
+        /* it ended between the listing and the kill */
+      }
+    }
     process.kill(-step, "SIGKILL");
     await child.done;
     expect(existsSync(join(wb, "system/mirror/big.git/kdevflow-mirror.json"))).toBe(false);
@@ -536,7 +542,7 @@ describe("prepare_worktree", () => {
     });
   });
 
-  it("two prepares on one slot at once are serialised, the second says it waits, and both succeed", async () => {
+  it("two prepares on one slot at once, outside any flow, are serialised on the worktree lock, the second says it waits, and both succeed (flow runs lease worktrees instead: worktree-lease.test.ts)", async () => {
     await init([{ name: "race", url: bigUpstream() }]);
     const env = { KDEVFLOW_WORKBENCH: wb };
     const lock = join(wb, "system/locks/worktree-0-race.lock");
@@ -553,5 +559,41 @@ describe("prepare_worktree", () => {
     expect([ra.action, rb.action]).toEqual(["created", "synced"]);
     expect(ra.worktree).toBe(rb.worktree);
     expect(g(ra.worktree, "status", "--porcelain")).toBe("");
+  });
+});
+
+// The refresh schedule as a Windmill server runs it: its flow with exactly its `args`
+// (windmill-queue/src/schedule.rs), here through `kdevflow schedule run`, against local
+// upstreams: with only `only_due` given, fetch refreshes what the Workbench mirrors.
+describe("the refresh schedule (kdevflow schedule run f/workbench/refresh)", () => {
+  const KDEVFLOW = join(ROOT, "kdevflow");
+  const run = (args: string[], wb: string) => {
+    const r = spawnSync(KDEVFLOW, args, { cwd: ROOT, env: { ...process.env, ...GIT_ENV, KDEVFLOW_WORKBENCH: wb }, encoding: "utf8" });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it("refreshes the Workbench's own sources when due, and leaves them alone when not", () => {
+    const wb = join(tmp, "wb-schedule");
+    const up = makeUpstream(join(tmp, "up-schedule.git"));
+    const init = run(["run", "f/workbench/init", "--set", `sources=${JSON.stringify([{ name: "proj", url: up.url, refresh_minutes: 60 }])}`], wb);
+    expect(init.code, init.stderr).toBe(0);
+    // Upstream moves on: a new commit and tag.
+    writeFileSync(join(up.work, "a.c"), "/* a.c, third */\n");
+    g(up.work, "commit", "-qam", "three");
+    g(up.work, "tag", "v3");
+    g(up.work, "push", "-q", up.url, "master", "v3");
+    // Due (the first refresh after a clone is due only after refresh_minutes): make the last refresh old.
+    const marker = join(wb, "system/mirror/proj.git/kdevflow-mirror.json");
+    const state = JSON.parse(readFileSync(marker, "utf8"));
+    writeFileSync(marker, JSON.stringify({ ...state, refreshed_at: "2020-01-01T00:00:00.000Z" }));
+    const first = run(["schedule", "run", "f/workbench/refresh"], wb);
+    expect(first.code, first.stderr).toBe(0);
+    const [r] = JSON.parse(first.stdout) as SourceReport[];
+    expect(r).toMatchObject({ name: "proj", url: up.url });
+    expect(g(join(wb, "system/bare/proj.git"), "rev-parse", "v3^{commit}")).toBe(g(up.work, "rev-parse", "HEAD"));
+    // Right away again: refreshed less than refresh_minutes ago, so skipped.
+    const second = run(["schedule", "run", "f/workbench/refresh"], wb);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/mirror proj: skipped/);
   });
 });

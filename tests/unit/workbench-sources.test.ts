@@ -36,17 +36,19 @@ describe("the default sources file", () => {
     expect(sources[1]!.url).toBe("https://gitlab.com/qemu-project/qemu.git");
     for (const s of sources) expect(s.refresh_minutes).toBeGreaterThan(0);
   });
-  it.each(["init__flow", "fetch__flow"])("is exactly the default of %s's sources input", async (flow) => {
-    const doc = parse(readFileSync(join(WB, flow, "flow.yaml"), "utf8"));
+  it("is exactly the default of init's sources input (fetch without sources refreshes what the Workbench mirrors)", async () => {
+    const doc = parse(readFileSync(join(WB, "init__flow", "flow.yaml"), "utf8"));
     expect(doc.schema.properties.sources.default).toEqual(await loadSourcesFile(SOURCES_FILE));
+    const fetch = parse(readFileSync(join(WB, "fetch__flow", "flow.yaml"), "utf8"));
+    expect(fetch.schema.properties.sources.default).toBeUndefined();
   });
   it("is DEFAULT_SOURCES, the default the flows parse with (a worker has no .toml file)", async () => {
     expect(DEFAULT_SOURCES).toEqual(await loadSourcesFile(SOURCES_FILE));
   });
-  it("the schedule's args alone (only_due, as a server passes them) parse to the default sources", () => {
+  it("the schedule's args alone (only_due, as a server passes them) mean: refresh what the Workbench mirrors, when due", () => {
     const doc = parse(readFileSync(join(WB, "refresh.schedule.yaml"), "utf8"));
-    expect(planRun("fetch", doc.args)).toEqual({ list: DEFAULT_SOURCES, mode: "refresh-due" });
-    expect(planRun("fetch", { ...doc.args, sources: null })).toEqual({ list: DEFAULT_SOURCES, mode: "refresh-due" });
+    expect(planRun("fetch", doc.args)).toEqual({ list: null, mode: "refresh-due" });
+    expect(planRun("fetch", { ...doc.args, sources: null })).toEqual({ list: null, mode: "refresh-due" });
     expect(planRun("init", null)).toEqual({ list: DEFAULT_SOURCES, mode: "ensure" });
   });
   it("a wrong source is one sentence naming it as the user wrote it", () => {
