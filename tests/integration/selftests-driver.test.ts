@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../f/common/run.ts";
-import { driverCommand } from "../../f/kernel/selftests/driver.ts";
+import { driverCommand, driverMark, unframeText } from "../../f/kernel/selftests/driver.ts";
 import { parseKtapRun } from "../../f/kernel/selftests/ktap.ts";
 import { writeScriptInstall } from "../harness/selftests.ts";
 
@@ -36,6 +36,8 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
+const MARK = driverMark("0123456789abcdef");
+
 const SHELLS: [string, string[]][] = [
   ["busybox ash", ["busybox", "sh"]],
   ["bash", ["bash"]],
@@ -46,10 +48,10 @@ describe.each(SHELLS)("the guest driver under %s", (_name, shell) => {
   it("runs each test once with its timeout, and the parser reads every verdict", { timeout: 60_000 }, async () => {
     const names = ["c:pass", "c:fail", "c:skip", "c:hang", "c:segv", "c:noeol", "c:stderr", "c:reads", "d:other", "c:missing"];
     const started = Date.now();
-    const res = await run([...shell, "-c", driverCommand(install(), 2, names)], { capture: true, quiet: true, allowFailure: true, timeoutMs: 50_000 });
+    const res = await run([...shell, "-c", driverCommand(MARK, install(), 2, names)], { capture: true, quiet: true, allowFailure: true, timeoutMs: 50_000 });
     const seconds = (Date.now() - started) / 1000;
     expect(res.exitCode).toBe(0);
-    const parsed = parseKtapRun(res.stdout);
+    const parsed = parseKtapRun(unframeText(res.stdout, MARK));
     expect(parsed.plan).toBe(names.length);
     expect(parsed.open).toBeNull();
     expect(parsed.tests.map((t) => [t.name, t.status])).toEqual([
@@ -83,8 +85,8 @@ describe.each(SHELLS)("the guest driver under %s", (_name, shell) => {
   });
 
   it("bails out in one line when the install is not there", async () => {
-    const res = await run([...shell, "-c", driverCommand(join(root, "nowhere"), 2, ["c:pass"])], { capture: true, quiet: true, allowFailure: true });
+    const res = await run([...shell, "-c", driverCommand(MARK, join(root, "nowhere"), 2, ["c:pass"])], { capture: true, quiet: true, allowFailure: true });
     expect(res.exitCode).toBe(3);
-    expect(parseKtapRun(res.stdout).bailout).toBe(`the guest has no kselftest install at ${join(root, "nowhere")}`);
+    expect(parseKtapRun(unframeText(res.stdout, MARK)).bailout).toBe(`the guest has no kselftest install at ${join(root, "nowhere")}`);
   });
 });

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { driverCommand } from "../../f/kernel/selftests/driver.ts";
+import { driverCommand, driverMark } from "../../f/kernel/selftests/driver.ts";
 import { parseKtapRun, type KtapEvent } from "../../f/kernel/selftests/ktap.ts";
 import { endState, runSession, type GuestProbe } from "../../f/kernel/selftests/session.ts";
 import { writeScriptInstall } from "../harness/selftests.ts";
@@ -23,6 +23,7 @@ const TESTS: Record<string, string> = {
   "c/last": "echo 'ok 1 last'; exit 0",
 };
 const NAMES = ["c:pass", "c:fail", "c:hang", "c:last"];
+const MARK = driverMark("fedcba9876543210");
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "kdevflow-session-"));
@@ -42,11 +43,31 @@ exec cat "$dir/fifo"
 `;
 
 function guestArgv(pidFile: string, timeoutS: number, names: readonly string[], dir = install()): string[] {
-  return ["sh", "-c", GUEST_SH, "guest", join(pidFile, ".."), driverCommand(dir, timeoutS, names)];
+  return ["sh", "-c", GUEST_SH, "guest", join(pidFile, ".."), driverCommand(MARK, dir, timeoutS, names)];
 }
 
 async function groupOf(pidFile: string): Promise<number> {
   return Number((await readFile(pidFile, "utf8")).trim());
+}
+
+/** Every descendant of `pid` (from /proc/<pid>/task/<pid>/children), children first. */
+async function descendants(pid: number): Promise<number[]> {
+  const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => "")).split(/\s+/).filter(Boolean).map(Number);
+  const out: number[] = [];
+  for (const k of kids) out.push(k, ...(await descendants(k)));
+  return out;
+}
+
+/** The whole "guest" dies at once: its leader and everything below it (the tests run in sessions of their own). */
+async function killGuest(pidFile: string): Promise<void> {
+  const leader = await groupOf(pidFile);
+  for (const p of [leader, ...(await descendants(leader))]) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** "dead" when the group leader is gone, "hung" when it is stopped, else answers. */
@@ -65,6 +86,7 @@ async function guestSession(o: { timeoutS: number; graceS: number; installDir?: 
   const started = Date.now();
   const res = await runSession({
     argv: guestArgv(pidFile, o.timeoutS, NAMES, o.installDir),
+    mark: MARK,
     selected: NAMES,
     timeoutS: o.timeoutS,
     graceS: o.graceS,
@@ -107,11 +129,7 @@ describe("a kselftest session over a real process", () => {
       expect(seconds).toBeGreaterThanOrEqual(3);
       expect(seconds).toBeLessThan(20);
     } finally {
-      try {
-        process.kill(-(await groupOf(pidFile)), "SIGKILL");
-      } catch {
-        // already gone
-      }
+      await killGuest(pidFile);
     }
   });
 
@@ -120,7 +138,7 @@ describe("a kselftest session over a real process", () => {
       timeoutS: 30,
       graceS: 30,
       act: (e, pid) => {
-        if (e.kind === "start" && e.name === "c:hang") setTimeout(() => void groupOf(pid).then((g) => process.kill(-g, "SIGKILL")), 300);
+        if (e.kind === "start" && e.name === "c:hang") setTimeout(() => void killGuest(pid), 300);
       },
     });
     expect(res.state).toBe("guest-died");

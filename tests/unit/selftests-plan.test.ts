@@ -7,7 +7,8 @@ import { inputError } from "./input-error.ts";
 import { parseInputs } from "../../f/common/inputs.ts";
 import { KernelManifest } from "../../f/common/manifest.ts";
 import { parseKselftestList } from "../../f/kernel/build/kselftest.ts";
-import { DRIVER_NAME, DRIVER_SCRIPT, driverCommand } from "../../f/kernel/selftests/driver.ts";
+import { DRIVER_NAME, DRIVER_SCRIPT, driverCommand, driverMark, unframe, unframeText } from "../../f/kernel/selftests/driver.ts";
+import { parseKtapRun } from "../../f/kernel/selftests/ktap.ts";
 import { Inputs } from "../../f/kernel/selftests/inputs.ts";
 import { checkGuestRuns, kselftestInstallOf, selectTests } from "../../f/kernel/selftests/plan.ts";
 
@@ -113,18 +114,40 @@ describe("the kernel and the guest", () => {
   });
 });
 
+const MARK = driverMark("0123456789abcdef");
+
 describe("the guest driver's command line", () => {
-  it("is sh -c with the driver, its name, the install, the timeout and the tests, each quoted for the remote shell", () => {
-    const cmd = driverCommand(`${STORE}/kselftest`, 45, ["size:get_size", "net/forwarding:router.sh"]);
+  it("is sh -c with the driver, its name, the mark, the install, the timeout and the tests, each quoted for the remote shell", () => {
+    const cmd = driverCommand(MARK, `${STORE}/kselftest`, 45, ["size:get_size", "net/forwarding:router.sh"]);
     expect(cmd.startsWith("sh -c '")).toBe(true);
-    expect(cmd.endsWith(` ${DRIVER_NAME} ${STORE}/kselftest 45 size:get_size net/forwarding:router.sh`)).toBe(true);
+    expect(cmd.endsWith(` ${DRIVER_NAME} @@kdevflow-0123456789abcdef@@ ${STORE}/kselftest 45 size:get_size net/forwarding:router.sh`)).toBe(true);
     expect(cmd).toContain(DRIVER_SCRIPT.replace(/'/g, "'\\''"));
   });
   it("quotes what a shell would read otherwise", () => {
-    expect(driverCommand("/a b/it's", 1, [])).toMatch(/ '\/a b\/it'\\''s' 1$/);
+    expect(driverCommand(MARK, "/a b/it's", 1, [])).toMatch(/ '\/a b\/it'\\''s' 1$/);
   });
-  it("takes only whole seconds", () => {
-    expect(() => driverCommand("/x", 0, [])).toThrow();
-    expect(() => driverCommand("/x", 1.5, [])).toThrow();
+  it("takes only whole seconds, and a mark of 16 hex digits", () => {
+    expect(() => driverCommand(MARK, "/x", 0, [])).toThrow();
+    expect(() => driverCommand(MARK, "/x", 1.5, [])).toThrow();
+    expect(() => driverMark("xyz")).toThrow();
+  });
+});
+
+describe("the session's output as KTAP", () => {
+  it("keeps the driver's marked lines as they are and prefixes test output", () => {
+    expect(unframe(`${MARK}ok 1 selftests: a: b # exit=0 time=0.01`, MARK)).toEqual(["ok 1 selftests: a: b # exit=0 time=0.01"]);
+    expect(unframe(`${MARK}# selftests: a: b`, MARK)).toEqual(["# selftests: a: b"]);
+    expect(unframe("ok 1 a subtest", MARK)).toEqual(["# ok 1 a subtest"]);
+    expect(unframe("", MARK)).toEqual(["#"]);
+  });
+  it("splits a test's last line that had no newline from the driver line glued to it", () => {
+    expect(unframe(`no newline${MARK}ok 3 selftests: a: c # exit=0 time=0.00`, MARK)).toEqual(["# no newline", "ok 3 selftests: a: c # exit=0 time=0.00"]);
+  });
+  it("never takes a test's own 'ok' or 'selftests:' line for the driver's", () => {
+    const text = unframeText(`${MARK}1..1\n${MARK}# selftests: a: b\nok 9 selftests: x: y\n# selftests: x: z\n${MARK}not ok 1 selftests: a: b # exit=1 time=0.10\n`, MARK);
+    expect(text).toBe("1..1\n# selftests: a: b\n# ok 9 selftests: x: y\n# # selftests: x: z\nnot ok 1 selftests: a: b # exit=1 time=0.10\n");
+    const run = parseKtapRun(text);
+    expect(run.tests.map((t) => [t.name, t.status])).toEqual([["a:b", "fail"]]);
+    expect(run.tests[0]!.log).toEqual(["ok 9 selftests: x: y", "# selftests: x: z"]);
   });
 });

@@ -1,24 +1,27 @@
 // The guest side of a kselftest run: a POSIX sh script (busybox ash, dash and bash
-// alike) that runs the selected tests of an installed kselftest tree one at a time and
-// prints KTAP the way run_kselftest.sh does (ktap.ts reads it): a header per test, its
-// output prefixed "# " line by line as it comes (through a FIFO and awk with fflush, so
-// a test that hangs the guest has its last words on the host), and a result line with
-// the exit status and the time from /proc/uptime.
+// alike) that runs the selected tests of an installed kselftest tree one at a time, each
+// in its own session (setsid) under `timeout -s KILL <seconds>`, in its folder with
+// stdin from /dev/null. The test's output goes straight to the SSH channel as it is
+// printed; the driver's own lines (the plan, a header per test, the result line with
+// the exit status and the time from /proc/uptime) start with a mark the host chose for
+// this run, so the host tells them apart from test output without the guest rewriting a
+// byte, and turns the stream into the KTAP run_kselftest.sh prints (unframe, session.ts).
+// A test's last line without a newline just gets the next mark glued to it, and the host
+// splits it there.
 //
-// Each test runs in its own session (setsid), with a watchdog that kills that whole
-// process group with SIGKILL at the timeout; whatever a test leaves running in its group
-// is killed when it ends, so a child holding the output open cannot stall the run.
-// `timeout(1)` is not enough: busybox's kills only the test's own process, and a shell
-// test's `sleep` then keeps the pipe open forever.
+// When the test's own process ends (by itself, or killed at the timeout), whatever it
+// left running in its process group is killed too: a leftover holding the channel open
+// would keep the SSH session from ending. A process per test more than running the
+// tests by hand (setsid), and no process per line.
 //
 // Why not run_kselftest.sh itself: its per-test timeout is fixed per collection (a
 // `settings` file in the read-only install; 6.1 has no override), it only times out
 // when /usr/bin/timeout exists, and it prints no exit status for a pass and no times.
 //
 // The script reaches the guest as one argument of `sh -c` in the ssh command line, the
-// install folder, the timeout and the test names as positional arguments after it;
-// ssh joins its arguments into one line for the remote shell, so each is single-quoted
-// (quoteArg). Pure.
+// mark, the install folder, the timeout and the test names as positional arguments after
+// it; ssh joins its arguments into one line for the remote shell, so each is
+// single-quoted (quoteArg). Pure.
 
 import { quoteArg } from "../../common/run.ts";
 
@@ -26,15 +29,13 @@ import { quoteArg } from "../../common/run.ts";
 export const DRIVER_NAME = "kdevflow-kselftest";
 
 export const DRIVER_SCRIPT = `set -u
-dir=$1; limit=$2; shift 2
-say() { printf '%s\\n' "$*"; }
-for tool in setsid mkfifo sleep awk mktemp; do
+mark=$1; dir=$2; limit=$3; shift 3
+say() { printf '%s%s\\n' "$mark" "$*"; }
+for tool in setsid timeout; do
   command -v "$tool" >/dev/null 2>&1 || { say "Bail out! the guest has no $tool"; exit 3; }
 done
 cd "$dir" 2>/dev/null || { say "Bail out! the guest has no kselftest install at $dir"; exit 3; }
-work=$(mktemp -d) || { say "Bail out! mktemp -d failed in the guest"; exit 3; }
-trap 'rm -rf "$work"' EXIT
-cs() { read -r up _ < /proc/uptime; echo $(( \${up%.*} * 100 + 1\${up#*.} - 100 )); }
+cs() { read -r up _ < /proc/uptime; now=$(( \${up%.*} * 100 + 1\${up#*.} - 100 )); }
 say "TAP version 13"
 say "1..$#"
 n=0
@@ -47,21 +48,13 @@ for name in "$@"; do
     say "not ok $n selftests: $c: $t # ERROR missing exit=127 time=0.00"
     continue
   fi
-  rm -f "$work/out"
-  mkfifo "$work/out"
-  awk '{ print "# " $0; fflush() }' < "$work/out" &
-  printer=$!
-  start=$(cs)
-  ( cd "$c" && exec setsid "./$t" ) < /dev/null > "$work/out" 2>&1 &
+  cs; start=$now
+  ( cd "$c" && exec setsid timeout -s KILL "$limit" "./$t" ) < /dev/null 2>&1 &
   pid=$!
-  ( exec setsid sh -c 'sleep "$1"; kill -KILL "-$2"' watchdog "$limit" "$pid" ) > /dev/null 2>&1 &
-  dog=$!
   wait "$pid"
   rc=$?
-  end=$(cs)
-  kill -KILL "-$dog" 2>/dev/null
+  cs; end=$now
   kill -KILL "-$pid" 2>/dev/null
-  wait "$printer"
   el=$((end - start))
   time="$((el / 100)).$((el % 100 / 10))$((el % 10))"
   if [ "$rc" = 0 ]; then
@@ -76,8 +69,35 @@ for name in "$@"; do
 done
 `;
 
-/** What the remote shell runs: `sh -c <driver> kdevflow-kselftest <dir> <timeout> <tests...>`, each word quoted for it. */
-export function driverCommand(installDir: string, timeoutS: number, tests: readonly string[]): string {
+/** The mark of one run's driver lines, from 8 random bytes as hex: `@@kdevflow-<hex>@@`. */
+export function driverMark(hex: string): string {
+  if (!/^[0-9a-f]{16}$/.test(hex)) throw new Error(`driverMark: 16 hex digits, got ${JSON.stringify(hex)}`);
+  return `@@kdevflow-${hex}@@`;
+}
+
+/** What the remote shell runs: `sh -c <driver> kdevflow-kselftest <mark> <dir> <timeout> <tests...>`, each word quoted for it. */
+export function driverCommand(mark: string, installDir: string, timeoutS: number, tests: readonly string[]): string {
   if (!Number.isInteger(timeoutS) || timeoutS < 1) throw new Error(`driverCommand: a timeout of whole seconds, got ${timeoutS}`);
-  return ["sh", "-c", DRIVER_SCRIPT, DRIVER_NAME, installDir, String(timeoutS), ...tests].map(quoteArg).join(" ");
+  return ["sh", "-c", DRIVER_SCRIPT, DRIVER_NAME, mark, installDir, String(timeoutS), ...tests].map(quoteArg).join(" ");
+}
+
+/**
+ * One line of the session's output as KTAP lines: a driver line (from the mark on)
+ * as it is, anything else as test output, prefixed "# " as run_kselftest.sh prefixes it
+ * (a bare "#" for an empty line). Text before a mark is the end of a test's last line
+ * that had no newline. Pure.
+ */
+export function unframe(line: string, mark: string): string[] {
+  const at = line.indexOf(mark);
+  const out = (text: string) => (text === "" ? "#" : `# ${text}`);
+  if (at < 0) return [out(line)];
+  const driver = line.slice(at + mark.length);
+  return at > 0 ? [out(line.slice(0, at)), driver] : [driver];
+}
+
+/** A whole session's output as KTAP text (unframe, line by line). */
+export function unframeText(text: string, mark: string): string {
+  const lines = text.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  return lines.flatMap((l) => unframe(l, mark)).map((l) => `${l}\n`).join("");
 }

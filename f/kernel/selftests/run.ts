@@ -6,13 +6,14 @@
 // the session; the run still returns how it ended, for report to write the results so
 // far. Re-running it is a new run in a new directory.
 
+import { randomBytes } from "node:crypto";
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { readResult } from "../../common/inputs.ts";
 import { workbenchLayout } from "../../common/layout.ts";
 import { setProgress } from "../../common/progress.ts";
-import { driverCommand } from "./driver.ts";
+import { driverCommand, driverMark } from "./driver.ts";
 import { guestSshArgv, probeGuest } from "./guest.ts";
 import { CONSOLE_FILE, kernelResultsDir, KernelRef, KTAP_FILE, runDirName, type RunFacts } from "./results.ts";
 import { runSession } from "./session.ts";
@@ -49,8 +50,10 @@ export async function main(checked: object): Promise<RunFacts> {
   const { dir, started } = await makeRunDir(kernelResultsDir(workbenchLayout(), c.kernel.identity), c.inputs.label);
   console.log(`selftests: ${c.tests.length} tests of ${c.kernel.kernelrelease} on ${c.inputs.vm}; results in ${dir}`);
   await setProgress(0, `0/${c.tests.length} tests`);
+  const mark = driverMark(randomBytes(8).toString("hex"));
   const session = await runSession({
-    argv: guestSshArgv(c.guest, driverCommand(c.install_dir, c.inputs.timeout_s, c.tests)),
+    argv: guestSshArgv(c.guest, driverCommand(mark, c.install_dir, c.inputs.timeout_s, c.tests)),
+    mark,
     selected: c.tests,
     timeoutS: c.inputs.timeout_s,
     graceS: GRACE_S,

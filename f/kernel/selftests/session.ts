@@ -1,6 +1,8 @@
 // One kselftest session: run the guest driver through a command (ssh into the guest, in
-// the flow), keep its output as it arrives (output.ktap, line by line, so a host that
-// dies keeps what came), read each verdict as it arrives, and decide how the run ended.
+// the flow), turn its output into KTAP as it arrives (unframe: the driver's marked lines
+// as they are, test output prefixed "# "), keep that (output.ktap, line by line, so a
+// host that dies keeps what came), read each verdict as it arrives, and decide how the
+// run ended.
 //
 // A test gets its timeout plus a grace to report: the driver kills it at the timeout, so
 // no verdict by then means the session or the guest is stuck. Then, or when the command
@@ -12,6 +14,7 @@
 import { createWriteStream } from "node:fs";
 import { setProgress } from "../../common/progress.ts";
 import { run } from "../../common/run.ts";
+import { unframe } from "./driver.ts";
 import { KtapRun, type KtapEvent, type ParsedRun } from "./ktap.ts";
 import type { RunState } from "./results.ts";
 
@@ -21,6 +24,8 @@ export type GuestProbe = { kind: "answers" } | { kind: "dead"; detail: string } 
 export interface SessionOptions {
   /** The command that runs the driver (ssh ... sh -c <driver> ...). */
   argv: string[];
+  /** The mark of the driver's lines in this run (driverMark). */
+  mark: string;
   selected: readonly string[];
   timeoutS: number;
   /** Seconds past a test's timeout before the host stops waiting for its verdict. */
@@ -91,17 +96,19 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
           console.error(`guest: ${line}`);
           return;
         }
-        out.write(`${line}\n`);
-        for (const e of ktap.push(line)) {
-          if (e.kind === "start") deadline = { name: e.name, at: Date.now() + limitMs };
-          if (e.kind === "result") {
-            deadline = null;
-            done++;
-            const t = e.test;
-            console.log(`[${done}/${o.selected.length}] ${t.status.toUpperCase()} ${t.name}${t.duration_s !== null ? ` (${t.duration_s.toFixed(2)} s)` : ""}${t.reason && t.status !== "pass" ? `: ${t.reason}` : ""}`);
-            void setProgress((100 * done) / Math.max(1, o.selected.length), `${done}/${o.selected.length} tests`);
+        for (const k of unframe(line, o.mark)) {
+          out.write(`${k}\n`);
+          for (const e of ktap.push(k)) {
+            if (e.kind === "start") deadline = { name: e.name, at: Date.now() + limitMs };
+            if (e.kind === "result") {
+              deadline = null;
+              done++;
+              const t = e.test;
+              console.log(`[${done}/${o.selected.length}] ${t.status.toUpperCase()} ${t.name}${t.duration_s !== null ? ` (${t.duration_s.toFixed(2)} s)` : ""}${t.reason && t.status !== "pass" ? `: ${t.reason}` : ""}`);
+              void setProgress((100 * done) / Math.max(1, o.selected.length), `${done}/${o.selected.length} tests`);
+            }
+            o.onEvent?.(e);
           }
-          o.onEvent?.(e);
         }
       },
     });
