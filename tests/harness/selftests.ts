@@ -93,6 +93,20 @@ export async function writeScriptInstall(dir: string, tests: Record<string, stri
   }
 }
 
+/**
+ * Wait until root can log into the guest through its ssh_config entry: one attempt at a
+ * time (a slow TCG guest's sshd drops connections past MaxStartups when they pile up).
+ */
+export async function waitForSsh(sshConfig: string, vm: string, timeoutMs = 300_000): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const res = await run(["ssh", "-F", sshConfig, "-o", "BatchMode=yes", "-o", "ConnectTimeout=60", vm, "--", "true"], { quiet: true, allowFailure: true, timeoutMs: 90_000 });
+    if (res.exitCode === 0) return (Date.now() - started) / 1000;
+    if (Date.now() - started > timeoutMs) throw new Error(`no SSH login into ${vm} after ${timeoutMs / 1000} s: ${res.stderr.trim().split("\n").slice(-2).join(" / ")}`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
 export const SELFTESTS_WORKBENCH = "selftests-workbench";
 
 export function selftestsWorkbench(): string {

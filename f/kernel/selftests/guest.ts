@@ -33,21 +33,46 @@ export function guestAccess(layout: WorkbenchLayout, env: Env, vm: string): Gues
 
 /**
  * ssh running `command` (one line for the remote shell) in the guest through its
- * ssh_config entry: never prompting, giving up on a guest that stops answering after
- * 20 s of keepalives (a frozen guest ends the session instead of holding it).
+ * ssh_config entry: never prompting, 30 s to connect (a TCG guest under load is slow to
+ * exchange keys), giving up on a guest that stops answering after 20 s of keepalives (a
+ * frozen guest ends the session instead of holding it).
  */
 export function guestSshArgv(g: GuestAccess, command: string): string[] {
-  return ["ssh", "-F", g.ssh_config, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=4", g.vm, "--", command];
+  return ["ssh", "-F", g.ssh_config, "-o", "BatchMode=yes", "-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=4", g.vm, "--", command];
 }
 
-/** Is the guest dead (QEMU ended), hung (paused or silent) or answering? */
+/** The unit's state when QEMU has ended within `waitMs` (polled), else null. */
+async function qemuEnded(g: GuestAccess, env: Env, waitMs: number): Promise<string | null> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const [q] = await unitStates(env, [qemuUnit(g.vm)]);
+    if (!q || !isUp(q)) return `${qemuUnit(g.vm)} is ${q ? `${q.active}/${q.sub}` : "gone"}`;
+    if (Date.now() >= until) return null;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Is the guest dead (QEMU ended), hung (paused, or silent over SSH) or answering? A
+ * QEMU that does not answer on QMP is given a few seconds to end (a guest that is
+ * quitting closes its QMP socket before its unit goes inactive).
+ */
 export async function probeGuest(g: GuestAccess, env: Env = process.env): Promise<GuestProbe> {
-  const [q] = await unitStates(env, [qemuUnit(g.vm)]);
-  if (!q || !isUp(q)) return { kind: "dead", detail: `${qemuUnit(g.vm)} is ${q ? `${q.active}/${q.sub}` : "gone"}` };
-  const status = await qmpCommand(g.qmp_socket, "query-status", undefined, 5000).catch((e: Error) => ({ error: { desc: e.message } }) as { error: { desc: string }; return?: undefined });
-  const running = (status as { return?: { status?: string } }).return?.status;
-  if (running && running !== "running") return { kind: "hung", detail: `QEMU reports the guest ${running}` };
+  const ended = await qemuEnded(g, env, 0);
+  if (ended) return { kind: "dead", detail: ended };
+  let status: string | null = null;
+  try {
+    const reply = await qmpCommand(g.qmp_socket, "query-status", undefined, 5000);
+    status = (reply as { return?: { status?: string } }).return?.status ?? null;
+  } catch (e) {
+    const gone = await qemuEnded(g, env, 5000);
+    if (gone) return { kind: "dead", detail: gone };
+    return { kind: "hung", detail: `QEMU does not answer on QMP (${(e as Error).message})` };
+  }
+  if (status && status !== "running") return { kind: "hung", detail: `QEMU reports the guest ${status}` };
   const answer = await run(guestSshArgv(g, "true"), { quiet: true, allowFailure: true, timeoutMs: 30_000 });
-  if (answer.exitCode !== 0) return { kind: "hung", detail: `no answer over SSH within 30 s (ssh exited ${answer.exitCode})` };
-  return { kind: "answers" };
+  if (answer.exitCode === 0) return { kind: "answers" };
+  const gone = await qemuEnded(g, env, 2000);
+  if (gone) return { kind: "dead", detail: gone };
+  return { kind: "hung", detail: `no answer over SSH within 30 s (ssh exited ${answer.exitCode})` };
 }
