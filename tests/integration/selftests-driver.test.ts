@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../f/common/run.ts";
-import { driverCommand, driverMark, unframeText } from "../../f/kernel/selftests/driver.ts";
+import { DRIVER_NAME, DRIVER_SCRIPT, driverCommand, driverMark, unframeText } from "../../f/kernel/selftests/driver.ts";
 import { parseKtapRun } from "../../f/kernel/selftests/ktap.ts";
 import { writeScriptInstall } from "../harness/selftests.ts";
 
@@ -38,17 +38,22 @@ afterAll(async () => {
 
 const MARK = driverMark("0123456789abcdef");
 
+// The shell that interprets the driver: ash (the test guest's sh) and bash (NixOS's) wait
+// with `read -t`; dash has no `read -t` and waits with sleep(1).
 const SHELLS: [string, string[]][] = [
   ["busybox ash", ["busybox", "sh"]],
   ["bash", ["bash"]],
   ["dash", ["dash"]],
 ];
 
+/** The driver run by `shell` the way the remote shell runs driverCommand's `sh -c`, with `shell` in place of sh. */
+const driverArgv = (shell: string[], dir: string, timeoutS: number, names: string[]) => [...shell, "-c", DRIVER_SCRIPT, DRIVER_NAME, MARK, dir, String(timeoutS), ...names];
+
 describe.each(SHELLS)("the guest driver under %s", (_name, shell) => {
   it("runs each test once with its timeout, and the parser reads every verdict", { timeout: 60_000 }, async () => {
     const names = ["c:pass", "c:fail", "c:skip", "c:hang", "c:segv", "c:noeol", "c:stderr", "c:reads", "d:other", "c:missing"];
     const started = Date.now();
-    const res = await run([...shell, "-c", driverCommand(MARK, install(), 2, names)], { capture: true, quiet: true, allowFailure: true, timeoutMs: 50_000 });
+    const res = await run(driverArgv(shell, install(), 2, names), { capture: true, quiet: true, allowFailure: true, timeoutMs: 50_000 });
     const seconds = (Date.now() - started) / 1000;
     expect(res.exitCode).toBe(0);
     const parsed = parseKtapRun(unframeText(res.stdout, MARK));
@@ -85,8 +90,17 @@ describe.each(SHELLS)("the guest driver under %s", (_name, shell) => {
   });
 
   it("bails out in one line when the install is not there", async () => {
-    const res = await run([...shell, "-c", driverCommand(MARK, join(root, "nowhere"), 2, ["c:pass"])], { capture: true, quiet: true, allowFailure: true });
+    const res = await run(driverArgv(shell, join(root, "nowhere"), 2, ["c:pass"]), { capture: true, quiet: true, allowFailure: true });
     expect(res.exitCode).toBe(3);
     expect(parseKtapRun(unframeText(res.stdout, MARK)).bailout).toBe(`the guest has no kselftest install at ${join(root, "nowhere")}`);
+  });
+});
+
+describe("the guest driver's command line", () => {
+  it("survives the remote shell: a folder with a space and a quote, read back verbatim by sh -c", { timeout: 60_000 }, async () => {
+    const res = await run(["sh", "-c", driverCommand(MARK, install(), 2, ["c:pass", "d:other"])], { capture: true, quiet: true });
+    const parsed = parseKtapRun(unframeText(res.stdout, MARK));
+    expect(parsed.tests.map((t) => [t.name, t.status])).toEqual([["c:pass", "pass"], ["d:other", "pass"]]);
+    expect(parsed.tests[1]!.log).toEqual([join(install(), "d")]);
   });
 });
