@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isInputError } from "../../f/common/errors.ts";
 import { main as compare } from "../../f/kernel/compare.ts";
 import { main as results } from "../../f/kernel/results.ts";
-import { main as report } from "../../f/kernel/selftests/report.ts";
+import { main as report, reportRun } from "../../f/kernel/selftests/report.ts";
 import { kernelResultsDir, ResultSet, runDirName, type RunFacts } from "../../f/kernel/selftests/results.ts";
 import { workbenchLayout } from "../../f/common/layout.ts";
 
@@ -31,7 +31,8 @@ async function reported(identity: string, at: string, label: string, capture: st
   await writeFile(join(dir, "console.log"), "console\n");
   const facts: RunFacts = { label, vm: "st", kernel: kernel(identity), started_at: started.toISOString(), finished_at: started.toISOString(), timeout_s: 5, selected: ALL, state: "complete", note: null, dir, console_log: true };
   factsOf.set(dir, facts);
-  return (await report(facts)) as ResultSet;
+  await writeFile(join(dir, "run.json"), JSON.stringify(facts));
+  return reportRun(facts);
 }
 
 beforeAll(async () => {
@@ -54,17 +55,25 @@ describe("result sets under the Workbench", () => {
     clean = await reported("aaaaaaaaaaaa", "2026-01-02T10:00:00.000Z", "clean", "guest-clean.ktap");
     expect(clean.dir).toBe(join(workbench, "system", "results", "kernel-aaaaaaaaaaaa", "20260102T100000.000Z-clean"));
     expect(JSON.parse(await readFile(join(clean.dir, "result.json"), "utf8"))).toEqual(clean);
-    expect((await readdir(clean.dir)).sort()).toEqual(["console.log", "junit.xml", "logs", "output.ktap", "result.json", "summary.txt"]);
+    expect((await readdir(clean.dir)).sort()).toEqual(["console.log", "junit.xml", "logs", "output.ktap", "result.json", "run.json", "summary.txt"]);
     expect((await readdir(join(clean.dir, "logs"))).sort()).toEqual(["kdevflow", "sigaltstack", "size"]);
     expect(await readFile(join(clean.dir, "logs", "kdevflow", "hang.log"), "utf8")).toBe("TAP version 13\n1..1\n# hang: waiting forever\n");
     expect(await readFile(join(clean.dir, "summary.txt"), "utf8")).toContain("6 tests, 4 pass, 1 skip, 1 timeout");
     expect(await readFile(join(clean.dir, "junit.xml"), "utf8")).toContain('<testsuites name="kselftest 6.1.192-vanilla-aaaaaaaaaaaa clean" tests="6" failures="1" errors="0" skipped="1"');
   });
 
-  it("report is safe to run again: the same files, the same result", async () => {
+  it("report is safe to run again, and as a script re-makes a result directory from its output.ktap and run.json", async () => {
     const before = await readFile(join(clean.dir, "result.json"), "utf8");
-    expect(await report(factsOf.get(clean.dir)!)).toEqual(clean);
+    expect(await reportRun(factsOf.get(clean.dir)!)).toEqual(clean);
+    await rm(join(clean.dir, "logs"), { recursive: true });
+    await rm(join(clean.dir, "junit.xml"));
+    expect(await report(clean.dir)).toEqual(clean);
     expect(await readFile(join(clean.dir, "result.json"), "utf8")).toBe(before);
+    expect((await readdir(join(clean.dir, "logs"))).sort()).toEqual(["kdevflow", "sigaltstack", "size"]);
+    for (const bad of ["relative/dir", join(workbench, "nowhere")]) {
+      const e = await report(bad).catch((x: unknown) => x);
+      expect(isInputError(e) && (e as { field: string }).field).toBe("dir");
+    }
   });
 
   it("f/kernel/results lists them latest first, every kernel's or one kernel's", async () => {

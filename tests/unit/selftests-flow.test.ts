@@ -1,5 +1,6 @@
-// The shape of f/kernel/selftests' flow.yaml: check, run, report on one worker; only the
-// first step reads flow_input; the form is the one inputs.ts generates.
+// The shape of f/kernel/selftests' flow.yaml: check, then run (which writes the result
+// set) on one worker; only the first step reads flow_input; the form is the one inputs.ts
+// generates.
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -13,20 +14,18 @@ type Module = { id: string; value: { path: string; input_transforms: Record<stri
 const modules = flow.value.modules as Module[];
 
 describe("f/kernel/selftests flow.yaml", () => {
-  it("checks, runs and reports on one worker, never skipping a step", () => {
+  it("checks, then runs and writes the result set, on one worker, never skipping a step", () => {
     expect(flow.value.same_worker).toBe(true);
     expect(modules.map((m) => [m.id, m.value.path])).toEqual([
       ["check_inputs", "f/kernel/selftests/check_inputs"],
       ["run", "f/kernel/selftests/run"],
-      ["report", "f/kernel/selftests/report"],
     ]);
     for (const m of modules) expect(m.skip_if).toBeUndefined();
   });
-  it("parses flow_input once, in check_inputs; each later step reads the one before", () => {
+  it("parses flow_input once, in check_inputs; run reads its result", () => {
     expect(modules[0]!.value.input_transforms).toEqual({ flow_input: { type: "javascript", expr: "flow_input" } });
     expect(JSON.stringify(modules.slice(1))).not.toMatch(/flow_input/);
-    expect(modules[1]!.value.input_transforms.checked!.expr).toBe("results.check_inputs");
-    expect(modules[2]!.value.input_transforms.run!.expr).toBe("results.run");
+    expect(modules[1]!.value.input_transforms).toEqual({ checked: { type: "javascript", expr: "results.check_inputs" } });
   });
   it("has the form inputs.ts generates: the VM, the kernel, the subset, the timeout, the label", () => {
     expect(flow.schema).toEqual(formSchema(Inputs));

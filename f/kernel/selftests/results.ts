@@ -9,6 +9,7 @@
 //     summary.txt    the short human summary
 //     junit.xml      for CI systems (junit.ts)
 //     output.ktap    the run's output as it arrived
+//     run.json       what the run step knew (how the run ended), for report
 //     logs/<collection>/<test>.log
 //     console.log    the guest's serial console during the run
 //
@@ -27,6 +28,8 @@ export const SUMMARY_FILE = "summary.txt";
 export const JUNIT_FILE = "junit.xml";
 export const KTAP_FILE = "output.ktap";
 export const CONSOLE_FILE = "console.log";
+/** What the run step knew (RunFacts), kept so report can re-make the result set. */
+export const RUN_FILE = "run.json";
 export const LOGS_DIR = "logs";
 
 /** How a run ended: every test ran; the guest died (QEMU ended) or hung (paused, or no answer) first; or the session ended early while the guest still answered (interrupted). */

@@ -1,21 +1,25 @@
-// run: the middle step of f/kernel/selftests. Makes the result directory
+// run: the second and last step of f/kernel/selftests. Makes the result directory
 // (SYSTEM_DIR/results/kernel-<identity>/<time>[-<label>]/), runs the selected tests in the
 // guest over SSH with the guest driver, one at a time with the timeout, printing each
-// verdict as it arrives (progress in percent of tests), and keeps the output
-// (output.ktap) and the guest's console log beside it. A guest that dies or hangs ends
-// the session; the run still returns how it ended, for report to write the results so
-// far. Re-running it is a new run in a new directory.
+// verdict as it arrives (progress in percent of tests), keeps the output (output.ktap)
+// and the guest's console log beside it, and writes the result set (report.ts). A guest
+// that dies or hangs ends the session; the result set then holds the results so far,
+// marked. Re-running it is a new run in a new directory. (Writing the result set here,
+// not in a step of its own, spares the run a step's process start: see
+// docs/perf/selftests.md.)
 
 import { randomBytes } from "node:crypto";
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { writeJsonAtomic } from "../../common/atomic.ts";
 import { readResult } from "../../common/inputs.ts";
 import { workbenchLayout } from "../../common/layout.ts";
 import { setProgress } from "../../common/progress.ts";
 import { driverCommand, driverMark } from "./driver.ts";
 import { guestSshArgv, probeGuest } from "./guest.ts";
-import { CONSOLE_FILE, kernelResultsDir, KernelRef, KTAP_FILE, runDirName, type RunFacts } from "./results.ts";
+import { reportRun } from "./report.ts";
+import { CONSOLE_FILE, kernelResultsDir, KernelRef, KTAP_FILE, RUN_FILE, runDirName, type ResultSet, type RunFacts } from "./results.ts";
 import { runSession } from "./session.ts";
 
 /** Seconds past a test's timeout the host waits for its verdict before it looks at the guest. */
@@ -45,7 +49,7 @@ async function makeRunDir(parent: string, label: string): Promise<{ dir: string;
   }
 }
 
-export async function main(checked: object): Promise<RunFacts> {
+export async function main(checked: object): Promise<ResultSet> {
   const c = readResult(Checked, checked, "check_inputs' result");
   const { dir, started } = await makeRunDir(kernelResultsDir(workbenchLayout(), c.kernel.identity), c.inputs.label);
   console.log(`selftests: ${c.tests.length} tests of ${c.kernel.kernelrelease} on ${c.inputs.vm}; results in ${dir}`);
@@ -64,7 +68,7 @@ export async function main(checked: object): Promise<RunFacts> {
     () => true,
     () => false,
   );
-  return {
+  const facts: RunFacts = {
     label: c.inputs.label,
     vm: c.inputs.vm,
     kernel: c.kernel,
@@ -77,4 +81,6 @@ export async function main(checked: object): Promise<RunFacts> {
     dir,
     console_log: consoleKept,
   };
+  await writeJsonAtomic(join(dir, RUN_FILE), facts);
+  return reportRun(facts);
 }
