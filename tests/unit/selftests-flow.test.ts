@@ -1,6 +1,6 @@
-// The shape of f/kernel/selftests' flow.yaml: check, then run (which writes the result
-// set) on one worker; only the first step reads flow_input; the form is the one inputs.ts
-// generates.
+// The shape of f/kernel/selftests' flow.yaml: one step, run, which checks every input
+// before it touches the guest, runs the tests and writes the result set; the form is the
+// one inputs.ts generates.
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -14,19 +14,13 @@ type Module = { id: string; value: { path: string; input_transforms: Record<stri
 const modules = flow.value.modules as Module[];
 
 describe("f/kernel/selftests flow.yaml", () => {
-  it("checks, then runs and writes the result set, on one worker, never skipping a step", () => {
+  it("is one step on one worker, taking flow_input whole", () => {
     expect(flow.value.same_worker).toBe(true);
-    expect(modules.map((m) => [m.id, m.value.path])).toEqual([
-      ["check_inputs", "f/kernel/selftests/check_inputs"],
-      ["run", "f/kernel/selftests/run"],
-    ]);
-    for (const m of modules) expect(m.skip_if).toBeUndefined();
-  });
-  it("parses flow_input once, in check_inputs; run reads its result", () => {
+    expect(modules.map((m) => [m.id, m.value.path])).toEqual([["run", "f/kernel/selftests/run"]]);
+    expect(modules[0]!.skip_if).toBeUndefined();
     expect(modules[0]!.value.input_transforms).toEqual({ flow_input: { type: "javascript", expr: "flow_input" } });
-    expect(JSON.stringify(modules.slice(1))).not.toMatch(/flow_input/);
-    expect(modules[1]!.value.input_transforms).toEqual({ checked: { type: "javascript", expr: "results.check_inputs" } });
   });
+
   it("has the form inputs.ts generates: the VM, the kernel, the subset, the timeout, the label", () => {
     expect(flow.schema).toEqual(formSchema(Inputs));
     expect(flow.schema.order).toEqual(["vm", "kernel", "tests", "timeout_s", "label"]);

@@ -1,37 +1,31 @@
-// run: the second and last step of f/kernel/selftests. Makes the result directory
-// (SYSTEM_DIR/results/kernel-<identity>/<time>[-<label>]/), runs the selected tests in the
-// guest over SSH with the guest driver, one at a time with the timeout, printing each
-// verdict as it arrives (progress in percent of tests), keeps the output (output.ktap)
-// and the guest's console log beside it, and writes the result set (report.ts). A guest
-// that dies or hangs ends the session; the result set then holds the results so far,
-// marked. Re-running it is a new run in a new directory. (Writing the result set here,
-// not in a step of its own, spares the run a step's process start: see
-// docs/perf/selftests.md.)
+// run: the step of f/kernel/selftests. First it parses and checks every input without
+// touching the guest (check.ts: bad input is one InputError sentence); then it makes the
+// result directory (SYSTEM_DIR/results/kernel-<identity>/<time>[-<label>]/), runs the
+// selected tests in the guest over SSH with the guest driver, one at a time with the
+// timeout, printing each verdict as it arrives (progress in percent of tests), keeps the
+// output (output.ktap) and the guest's console log beside it, and writes the result set
+// (report.ts). A guest that dies or hangs ends the session; the result set then holds
+// the results so far, marked. Re-running it is a new run in a new directory.
+//
+// One step, not check, run and report: each step of a flow is a process whose imports
+// alone (zod, execa) take about 170 ms here, which the fixed cost of a run cannot afford
+// (docs/perf/selftests.md).
 
 import { randomBytes } from "node:crypto";
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
 import { writeJsonAtomic } from "../../common/atomic.ts";
-import { readResult } from "../../common/inputs.ts";
 import { workbenchLayout } from "../../common/layout.ts";
 import { setProgress } from "../../common/progress.ts";
 import { driverCommand, driverMark } from "./driver.ts";
 import { guestSshArgv, probeGuest } from "./guest.ts";
 import { reportRun } from "./report.ts";
-import { CONSOLE_FILE, kernelResultsDir, KernelRef, KTAP_FILE, RUN_FILE, runDirName, type ResultSet, type RunFacts } from "./results.ts";
+import { checkRun } from "./check.ts";
+import { CONSOLE_FILE, kernelResultsDir, KTAP_FILE, RUN_FILE, runDirName, type ResultSet, type RunFacts } from "./results.ts";
 import { runSession } from "./session.ts";
 
 /** Seconds past a test's timeout the host waits for its verdict before it looks at the guest. */
 export const GRACE_S = 30;
-
-const Checked = z.object({
-  inputs: z.object({ vm: z.string(), tests: z.array(z.string()), timeout_s: z.number().int().min(1), label: z.string() }),
-  kernel: KernelRef,
-  install_dir: z.string().regex(/^\//),
-  tests: z.array(z.string()),
-  guest: z.object({ vm: z.string(), ssh_config: z.string(), console_log: z.string(), qmp_socket: z.string() }),
-});
 
 /** A new result directory named by the start time; a clash (two runs in one millisecond) waits a millisecond. */
 async function makeRunDir(parent: string, label: string): Promise<{ dir: string; started: Date }> {
@@ -49,8 +43,8 @@ async function makeRunDir(parent: string, label: string): Promise<{ dir: string;
   }
 }
 
-export async function main(checked: object): Promise<ResultSet> {
-  const c = readResult(Checked, checked, "check_inputs' result");
+export async function main(flow_input: object): Promise<ResultSet> {
+  const c = await checkRun(flow_input);
   const { dir, started } = await makeRunDir(kernelResultsDir(workbenchLayout(), c.kernel.identity), c.inputs.label);
   console.log(`selftests: ${c.tests.length} tests of ${c.kernel.kernelrelease} on ${c.inputs.vm}; results in ${dir}`);
   await setProgress(0, `0/${c.tests.length} tests`);
