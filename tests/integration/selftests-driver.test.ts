@@ -1,14 +1,14 @@
 // The guest driver (f/kernel/selftests/driver.ts) under real shells: busybox ash (what
 // the test guest has), bash (a NixOS root's login shell) and dash, over a kselftest-like
-// install of small scripts, started the way ssh starts it (the command line from
-// driverCommand read by `sh -c`, as the remote shell reads it). Its output goes through
+// install of small scripts, and the whole command line driverCommand gives ssh read by
+// each shell as a login shell reads it (`<shell> -c <command>`). Its output goes through
 // the real parser, so what the driver prints and what the host reads cannot drift.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../f/common/run.ts";
-import { DRIVER_NAME, DRIVER_SCRIPT, driverCommand, driverMark, unframeText } from "../../f/kernel/selftests/driver.ts";
+import { DRIVER_SCRIPT, driverCommand, driverMark, unframeText } from "../../f/kernel/selftests/driver.ts";
 import { parseKtapRun } from "../../f/kernel/selftests/ktap.ts";
 import { writeScriptInstall } from "../harness/selftests.ts";
 
@@ -46,8 +46,8 @@ const SHELLS: [string, string[]][] = [
   ["dash", ["dash"]],
 ];
 
-/** The driver run by `shell` the way the remote shell runs driverCommand's `sh -c`, with `shell` in place of sh. */
-const driverArgv = (shell: string[], dir: string, timeoutS: number, names: string[]) => [...shell, "-c", DRIVER_SCRIPT, DRIVER_NAME, MARK, dir, String(timeoutS), ...names];
+/** The driver run by `shell` with its positional arguments, as the remote login shell runs driverCommand. */
+const driverArgv = (shell: string[], dir: string, timeoutS: number, names: string[]) => [...shell, "-c", DRIVER_SCRIPT, "kdevflow-kselftest", MARK, dir, String(timeoutS), ...names];
 
 describe.each(SHELLS)("the guest driver under %s", (_name, shell) => {
   it("runs each test once with its timeout, and the parser reads every verdict", { timeout: 60_000 }, async () => {
@@ -97,8 +97,8 @@ describe.each(SHELLS)("the guest driver under %s", (_name, shell) => {
 });
 
 describe("the guest driver's command line", () => {
-  it("survives the remote shell: a folder with a space and a quote, read back verbatim by sh -c", { timeout: 60_000 }, async () => {
-    const res = await run(["sh", "-c", driverCommand(MARK, install(), 2, ["c:pass", "d:other"])], { capture: true, quiet: true });
+  it.each(SHELLS)("survives %s as the login shell: a folder with a space and a quote, read back verbatim", { timeout: 60_000 }, async (_name, shell) => {
+    const res = await run([...shell, "-c", driverCommand(MARK, install(), 2, ["c:pass", "d:other"])], { capture: true, quiet: true });
     const parsed = parseKtapRun(unframeText(res.stdout, MARK));
     expect(parsed.tests.map((t) => [t.name, t.status])).toEqual([["c:pass", "pass"], ["d:other", "pass"]]);
     expect(parsed.tests[1]!.log).toEqual([join(install(), "d")]);
