@@ -16,7 +16,8 @@ import { withLock } from "../../f/common/lock.ts";
 import { KernelManifest } from "../../f/common/manifest.ts";
 import { run } from "../../f/common/run.ts";
 import { fixturesRoot, linuxUpstream, type UpstreamFixture } from "./fixtures.ts";
-import { setupNixEnv, TEST_DEVSHELL_FLAKE } from "./nix.ts";
+import { testFlakes } from "./flakes.ts";
+import { setupNixEnv } from "./nix.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
 export const KDEVFLOW = join(REPO_ROOT, "kdevflow");
@@ -37,13 +38,14 @@ export function testCcacheDir(env: Record<string, string | undefined> = process.
 /** The environment a kernel flow runs with in tests: this Workbench, offline Nix, test dev shell. */
 export async function kernelTestEnv(workbench: string): Promise<Record<string, string>> {
   const nix = await setupNixEnv();
+  const flakes = await testFlakes();
   return {
     ...nix,
     KDEVFLOW_WORKBENCH: workbench,
     SYSTEM_DIR: join(workbench, "system"),
     WORKERS_DIR: join(workbench, "workers"),
     WORKER_INDEX: "0",
-    KDEVFLOW_NIXOS_FLAKE: TEST_DEVSHELL_FLAKE,
+    KDEVFLOW_NIXOS_FLAKE: flakes.devshell,
     KDEVFLOW_CCACHE_DIR: testCcacheDir(),
   };
 }

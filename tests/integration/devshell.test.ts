@@ -11,14 +11,18 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { devshellArgv, devshellDrvPath, devshellSpec, runInDevshell, type DevshellSpec } from "../../f/common/devshell/nix_develop.ts";
 import { CommandError, quoteArg, run } from "../../f/common/run.ts";
 import { checkFlowWiring, checkScriptSchemas, checkYamlValidator, listWorkspace } from "../harness/conformance.ts";
-import { setupNixEnv, TEST_DEVSHELL_FLAKE } from "../harness/nix.ts";
+import { testFlakes } from "../harness/flakes.ts";
+import { setupNixEnv } from "../harness/nix.ts";
 
-const FLAKE_DIR = TEST_DEVSHELL_FLAKE.replace(/^path:/, "");
+/** This run's copy of tests/fixtures/devshell-flake (tests/harness/flakes.ts). */
+let TEST_DEVSHELL_FLAKE: string;
+let FLAKE_DIR: string;
 let tmp: string;
 let spec: DevshellSpec;
 
 beforeAll(async () => {
   await setupNixEnv();
+  ({ devshell: TEST_DEVSHELL_FLAKE, devshellDir: FLAKE_DIR } = await testFlakes());
   delete process.env.KDEVFLOW_TEST_DEVSHELL;
   tmp = await mkdtemp(join(tmpdir(), "kdevflow-devshell-"));
   spec = { flake: TEST_DEVSHELL_FLAKE, options: {} };

@@ -11,17 +11,18 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
 import { testKernel } from "../harness/kernel.ts";
+import { testFlakes } from "../harness/flakes.ts";
 import { setupNixEnv } from "../harness/nix.ts";
+import { suiteSetup } from "../harness/suite.ts";
 
 const BZIMAGE = process.env.KDEVFLOW_TEST_BZIMAGE ?? "";
 const VIRTIOFSD = "/usr/lib/qemu/virtiofsd";
-const FIXTURE = resolve(import.meta.dirname, "../fixtures/nixos-flake");
 const ENV_KEYS = ["KDEVFLOW_WORKBENCH", "KDEVFLOW_NIXOS_FLAKE", "SYSTEM_DIR", "WORKERS_DIR", "WORKER_INDEX"] as const;
 
 /** The release a bzImage reports (`uname -r`): the first word of its version string. */
@@ -47,7 +48,8 @@ async function waitFor(path: string, ms: number): Promise<void> {
 let root: string;
 let savedEnv: Record<string, string | undefined>;
 
-beforeAll(async () => {
+// The test awaits ready(): a failed setup fails it (tests/harness/suite.ts).
+const ready = suiteSetup(async () => {
   await setupNixEnv();
   root = mkdtempSync(join(tmpdir(), "kdevflow-nix-boot-"));
   savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
@@ -56,15 +58,18 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  for (const k of ENV_KEYS) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
+  if (savedEnv) {
+    for (const k of ENV_KEYS) {
+      if (savedEnv[k] === undefined) delete process.env[k];
+      else process.env[k] = savedEnv[k];
+    }
   }
-  rmSync(root, { recursive: true, force: true });
+  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 describe("booting the closure", () => {
   it("boots it with the test kernel (or KDEVFLOW_TEST_BZIMAGE)", { timeout: 1_800_000 }, async () => {
+    await ready();
     const image = BZIMAGE || (await testKernel()).image;
     const release = bzImageRelease(readFileSync(image));
     const modules = join(root, "modules");
@@ -73,7 +78,7 @@ describe("booting the closure", () => {
     const shared = join(root, "shared");
     mkdirSync(shared);
 
-    const rendered = await renderConfig("guest", `path:${FIXTURE}`, ["devel"], [], [{ source: shared, target: "/mnt/shared", tag: "shared" }], [], "guest-1");
+    const rendered = await renderConfig("guest", (await testFlakes()).library, ["devel"], [], [{ source: shared, target: "/mnt/shared", tag: "shared" }], [], "guest-1");
     await lockConfig(rendered.config_dir, rendered.nixos_flake, false);
     const closure = await buildClosure(rendered.config_dir);
 

@@ -1,5 +1,5 @@
-// f/nix/build for real: Debian's Nix 2.8, offline, with the test library flake
-// (tests/fixtures/nixos-flake) copied into a temporary directory so tests may change it.
+// f/nix/build for real: Debian's Nix 2.8, offline, with this run's copy of the test
+// library flake (tests/harness/flakes.ts), copied again where a test changes it.
 // One test runs the flow file itself through the local engine (./kdevflow); the others
 // call the three steps in the flow's order, in this process.
 
@@ -7,14 +7,16 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../../f/common/errors.ts";
 import { ClosureResult } from "../../f/common/manifest.ts";
 import { capture } from "../../f/common/run.ts";
 import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
+import { copyTestLibrary, testFlakes } from "../harness/flakes.ts";
 import { setupNixEnv } from "../harness/nix.ts";
+import { suiteSetup } from "../harness/suite.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const FIXTURE = join(REPO, "tests/fixtures/nixos-flake");
@@ -25,11 +27,9 @@ let root: string;
 let library: string;
 let savedEnv: Record<string, string | undefined>;
 
-/** A private copy of the test library, which a test may change. */
-function copyLibrary(name: string): string {
-  const dir = join(root, name);
-  cpSync(FIXTURE, dir, { recursive: true, filter: (src) => !/\/result$/.test(src) });
-  return dir;
+/** A private copy of this run's test library, which a test may change. */
+function copyLibrary(name: string): Promise<string> {
+  return copyTestLibrary(join(root, name));
 }
 
 function nixDir(): string {
@@ -61,10 +61,11 @@ function configJson(toplevel: string): Record<string, unknown> {
   return JSON.parse(readFileSync(join(toplevel, "etc/kdevflow/config.json"), "utf8"));
 }
 
-beforeAll(async () => {
+// Every test awaits ready(): a failed setup fails them all (tests/harness/suite.ts).
+const ready = suiteSetup(async () => {
   await setupNixEnv();
   root = mkdtempSync(join(tmpdir(), "kdevflow-nix-build-"));
-  library = copyLibrary("nixos-flake");
+  library = (await testFlakes()).libraryDir;
   savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
   for (const k of ENV_KEYS) delete process.env[k];
   process.env.KDEVFLOW_WORKBENCH = join(root, "wb");
@@ -72,15 +73,18 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  for (const k of ENV_KEYS) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
+  if (savedEnv) {
+    for (const k of ENV_KEYS) {
+      if (savedEnv[k] === undefined) delete process.env[k];
+      else process.env[k] = savedEnv[k];
+    }
   }
-  rmSync(root, { recursive: true, force: true });
+  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 describe("the flow renders, locks and builds with the test library", () => {
-  it("runs f/nix/build through the local engine: a fully featured closure whose init and initrd exist", () => {
+  it("runs f/nix/build through the local engine: a fully featured closure whose init and initrd exist", async () => {
+    await ready();
     const run = spawnSync(join(REPO, "kdevflow"), ["run", "f/nix/build", "--set", "vm=full"], { cwd: REPO, env: process.env, encoding: "utf8" });
     expect(run.status, run.stderr).toBe(0);
     const result = ClosureResult.parse(JSON.parse(run.stdout));
@@ -104,6 +108,7 @@ describe("the flow renders, locks and builds with the test library", () => {
   });
 
   it("is idempotent: a second run changes no file and builds the same toplevel", async () => {
+    await ready();
     const first = await runSteps({ vm: "again", profiles: ["devel"], test_suites: ["ltp"] });
     const second = await runSteps({ vm: "again", profiles: ["devel"], test_suites: ["ltp"] });
     expect(first.rendered.changed).toBe(true);
@@ -113,6 +118,7 @@ describe("the flow renders, locks and builds with the test library", () => {
   });
 
   it("carries shares, keys, the user, the host name, controller and a source override into the closure", async () => {
+    await ready();
     const src = join(root, "ltp-source");
     cpSync(join(FIXTURE, "templates"), src, { recursive: true });
     writeFileSync(join(src, "MARKER"), "ltp override\n");
@@ -159,6 +165,7 @@ describe("the flow renders, locks and builds with the test library", () => {
 
 describe("concurrent runs on one VM", () => {
   it("serialise on the config lock: both succeed and the directory holds one run's files, whole", async () => {
+    await ready();
     const runs = await Promise.all([
       runSteps({ vm: "race", hostname: "race-a", profiles: ["devel"], test_suites: [] }),
       runSteps({ vm: "race", hostname: "race-b", profiles: ["devel"], test_suites: [] }),
@@ -175,7 +182,8 @@ describe("concurrent runs on one VM", () => {
 
 describe("a changed library and update_lock", () => {
   it("keeps building the pinned library and says so; update_lock re-pins and builds the new one", async () => {
-    const lib = copyLibrary("library-changes");
+    await ready();
+    const lib = await copyLibrary("library-changes");
     const first = await runSteps({ vm: "pin", nixos_flake: `path:${lib}` });
     expect(first.locked.library_stale).toBe(false);
 
@@ -202,7 +210,8 @@ describe("a changed library and update_lock", () => {
   });
 
   it("names update_lock when the pinned copy of a changed library is gone from the store", async () => {
-    const lib = copyLibrary("library-gone");
+    await ready();
+    const lib = await copyLibrary("library-gone");
     await runSteps({ vm: "gone", nixos_flake: `path:${lib}` });
     const meta = JSON.parse(await capture(["nix", "--extra-experimental-features", "nix-command flakes", "flake", "metadata", "--json", "--no-write-lock-file", `path:${lib}`]));
     writeFileSync(join(lib, "builders/init.sh"), `${readFileSync(join(lib, "builders/init.sh"), "utf8")}# library v3\n`);
@@ -225,6 +234,7 @@ describe("bad input: one sentence, before anything is written", () => {
     ["a VM name with ..", { vm: "a..b" }, /^vm: expected a name/],
     ["a library without the imageless template", { vm: "bad", nixos_flake: "/nonexistent/nixos-flake" }, /^nixos_flake: expected a nixos-flake library holding templates\/imageless\/flake\.nix, got "path:\/nonexistent\/nixos-flake"\.$/],
   ])("%s", async (_name, inputs, message) => {
+    await ready();
     const before = existsSync(nixDir()) ? readdirSync(nixDir()).sort() : [];
     const err = await runSteps(inputs).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
@@ -239,6 +249,7 @@ describe("lock_config and build_closure check their config_dir", () => {
     ["a relative path", "nix/vm1", /^config_dir: expected the absolute path of a per-VM config directory/],
     ["a directory render_config did not write", "/nonexistent/nix/vm1", /^config_dir: expected a directory holding a rendered flake\.nix \(run render_config first\), got "\/nonexistent\/nix\/vm1"\.$/],
   ])("%s", async (_name, dir, message) => {
+    await ready();
     await expect(lockConfig(dir, "", false)).rejects.toThrow(message);
     await expect(buildClosure(dir)).rejects.toThrow(message);
     await expect(lockConfig(dir, "", false)).rejects.toBeInstanceOf(InputError);
@@ -255,16 +266,19 @@ describe("the module stand-in is strict, like NixOS", () => {
   }
 
   it("fails the build on a misspelt option", async () => {
+    await ready();
     await expect(renderThenEdit("typo-option", (t) => t.replace("networking.hostName", "networking.hostname"))).rejects.toThrow(
       /The option `networking.hostname' does not exist/,
     );
   });
 
   it("fails the build on a misspelt import", async () => {
+    await ready();
     await expect(renderThenEdit("typo-import", (t) => t.replace("profiles.devel", "profiles.devell"))).rejects.toThrow(/attribute 'devell' missing/);
   });
 
   it("fails the build on a value of the wrong type", async () => {
+    await ready();
     await expect(renderThenEdit("typo-type", (t) => t.replace("boot.kernel.enable = false;", 'boot.kernel.enable = "no";'))).rejects.toThrow(
       /The option `boot.kernel.enable' in .* is not of type boolean/,
     );
@@ -278,7 +292,8 @@ describe("a missing or malformed bootspec is a clear error", () => {
     ["without org.nixos.bootspec.v1", "printf '{\"org.nixos.bootspec.v2\":{}}' > \"$out/boot.json\"\n", /has no "org\.nixos\.bootspec\.v1" object/],
     ["without initrd", `printf '{"org.nixos.bootspec.v1":{"init":"%s/init"}}' "$out" > "$out/boot.json"\n`, /org\.nixos\.bootspec\.v1\.initrd is missing/],
   ])("%s", async (name, replacement, message) => {
-    const lib = copyLibrary(`library-bootspec-${name.replace(/\W+/g, "-")}`);
+    await ready();
+    const lib = await copyLibrary(`library-bootspec-${name.replace(/\W+/g, "-")}`);
     const builder = join(lib, "builders/toplevel.sh");
     const text = readFileSync(builder, "utf8");
     const line = "printf '%s\\n' \"$bootspec\" > \"$out/boot.json\"\n";

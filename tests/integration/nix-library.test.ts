@@ -1,18 +1,21 @@
 // The test library flake (tests/fixtures/nixos-flake) itself: the stand-in that every
-// closure, boot and bring-up test uses. Its closure must be bootable for real, so the
-// initrd's archive and both init scripts are checked here as they are built.
+// closure, boot and bring-up test uses, as this run's copy (tests/harness/flakes.ts).
+// Its closure must be bootable for real, so the initrd's archive and both init scripts
+// are checked here as they are built.
 
-import { cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nixArgv } from "../../f/common/nix.ts";
-import { capture } from "../../f/common/run.ts";
+import { capture, run } from "../../f/common/run.ts";
 import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
+import { copyTestLibrary, RUN_MARKER, testFlakes, type TestFlakes } from "../harness/flakes.ts";
 import { setupNixEnv } from "../harness/nix.ts";
+import { suiteSetup } from "../harness/suite.ts";
 
 const FIXTURE = resolve(import.meta.dirname, "../fixtures/nixos-flake");
 const ENV_KEYS = ["KDEVFLOW_WORKBENCH", "KDEVFLOW_NIXOS_FLAKE", "SYSTEM_DIR", "WORKERS_DIR", "WORKER_INDEX"] as const;
@@ -48,46 +51,88 @@ function readCpio(buf: Buffer): CpioEntry[] {
 }
 
 let root: string;
+let flakes: TestFlakes;
 let closure: Awaited<ReturnType<typeof buildClosure>>;
 let savedEnv: Record<string, string | undefined>;
 
-beforeAll(async () => {
+// Every test awaits ready(): a failed setup fails them all (tests/harness/suite.ts).
+const ready = suiteSetup(async () => {
   await setupNixEnv();
+  flakes = await testFlakes();
   root = mkdtempSync(join(tmpdir(), "kdevflow-nix-library-"));
-  const library = join(root, "nixos-flake");
-  cpSync(FIXTURE, library, { recursive: true });
   savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
   for (const k of ENV_KEYS) delete process.env[k];
   process.env.KDEVFLOW_WORKBENCH = join(root, "wb");
-  const rendered = await renderConfig("boot", `path:${library}`, ["devel"], []);
+  const rendered = await renderConfig("boot", flakes.library, ["devel"], []);
   await lockConfig(rendered.config_dir, rendered.nixos_flake, false);
   closure = await buildClosure(rendered.config_dir);
 });
 
 afterAll(() => {
-  for (const k of ENV_KEYS) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
+  if (savedEnv) {
+    for (const k of ENV_KEYS) {
+      if (savedEnv[k] === undefined) delete process.env[k];
+      else process.env[k] = savedEnv[k];
+    }
   }
-  rmSync(root, { recursive: true, force: true });
+  if (root) rmSync(root, { recursive: true, force: true });
 });
 
-describe("the test library's own lock", () => {
-  it("pins nixpkgs-stub as it is (re-lock the library after editing nixpkgs-stub/)", async () => {
-    const lock = JSON.parse(readFileSync(join(FIXTURE, "flake.lock"), "utf8"));
-    expect(lock.nodes.nixpkgs.locked).toMatchObject({ type: "path", path: "./nixpkgs-stub" });
-    const now = await capture(nixArgv(["hash", "path", join(FIXTURE, "nixpkgs-stub")]));
-    expect(lock.nodes.nixpkgs.locked.narHash, "run: nix flake lock --update-input nixpkgs path:tests/fixtures/nixos-flake").toBe(now);
+describe("the library's lock: no relative paths, and this run's copies only", () => {
+  it("pins this run's nixpkgs copy by its absolute path and its current hash", async () => {
+    await ready();
+    const lock = JSON.parse(readFileSync(join(flakes.libraryDir, "flake.lock"), "utf8"));
+    expect(lock.nodes.nixpkgs.locked).toMatchObject({ type: "path", path: flakes.nixpkgsDir });
+    expect(lock.nodes.nixpkgs.original).toEqual({ type: "path", path: flakes.nixpkgsDir });
+    expect(lock.nodes.nixpkgs.locked.narHash).toBe(await capture(nixArgv(["hash", "path", flakes.nixpkgsDir])));
+  });
+
+  it("no input of the library or of a per-VM config that locks it is a relative path", async () => {
+    await ready();
+    const vmLock = JSON.parse(readFileSync(join(root, "wb", "workers", "0", "nix", "boot", "flake.lock"), "utf8")) as { nodes: Record<string, { locked?: { type: string; path?: string }; original?: { type: string; path?: string } }> };
+    const libLock = JSON.parse(readFileSync(join(flakes.libraryDir, "flake.lock"), "utf8")) as typeof vmLock;
+    const paths = [...Object.values(vmLock.nodes), ...Object.values(libLock.nodes)].flatMap((n) => [n.locked, n.original]).filter((r) => r?.type === "path").map((r) => r!.path!);
+    expect(paths.length).toBeGreaterThanOrEqual(3);
+    for (const p of paths) expect(p, p).toMatch(/^\//);
+  });
+
+  it("builds a closure from a library copy that cannot already be in the store", async () => {
+    await ready();
+    // A fresh marker makes content no run ever had: its store path is not valid before.
+    const fresh = await copyTestLibrary(join(root, "fresh-library"));
+    const hash = await capture(nixArgv(["hash", "path", "--type", "sha256", "--base32", fresh]));
+    const storePath = await capture(["nix-store", "--print-fixed-path", "--recursive", "sha256", hash, "source"]);
+    const valid = async () => (await run(nixArgv(["path-info", storePath]), { allowFailure: true, quiet: true, capture: true })).exitCode === 0;
+    expect(await valid(), `${storePath} was in the store before this test made its source`).toBe(false);
+    const rendered = await renderConfig("fresh", `path:${fresh}`, ["devel"], []);
+    await lockConfig(rendered.config_dir, rendered.nixos_flake, false);
+    const built = await buildClosure(rendered.config_dir);
+    expect(existsSync(built.init)).toBe(true);
+    expect(await valid()).toBe(true);
+    expect(readFileSync(join(storePath, RUN_MARKER), "utf8")).toBe(readFileSync(join(fresh, RUN_MARKER), "utf8"));
+    const vmLock = JSON.parse(readFileSync(join(rendered.config_dir, "flake.lock"), "utf8"));
+    expect(vmLock.nodes["nixos-flake"].locked.narHash).toBe(await capture(nixArgv(["hash", "path", fresh])));
+  });
+
+  it("this run's copies hold the run's marker, in the store as on disk", async () => {
+    await ready();
+    for (const dir of [flakes.libraryDir, flakes.nixpkgsDir, flakes.devshellDir]) {
+      expect(readFileSync(join(dir, RUN_MARKER), "utf8")).toBe(`${flakes.runId}\n`);
+    }
+    const meta = JSON.parse(await capture(nixArgv(["flake", "metadata", "--json", "--no-write-lock-file", flakes.library]))) as { path: string };
+    expect(readFileSync(join(meta.path, RUN_MARKER), "utf8")).toBe(`${flakes.runId}\n`);
   });
 });
 
 describe("the initrd: stage 1 over virtiofs", () => {
   let entries: Map<string, CpioEntry>;
-  beforeAll(() => {
-    entries = new Map(readCpio(gunzipSync(readFileSync(closure.initrd))).map((e) => [e.name, e]));
+  beforeAll(async () => {
+    await ready().catch(() => undefined);
+    if (closure) entries = new Map(readCpio(gunzipSync(readFileSync(closure.initrd))).map((e) => [e.name, e]));
   });
 
-  it("holds a static busybox, the applets /init uses and the mount points", () => {
+  it("holds a static busybox, the applets /init uses and the mount points", async () => {
+    await ready();
     const busybox = entries.get("bin/busybox")!;
     expect(busybox.data.equals(readFileSync("/bin/busybox"))).toBe(true);
     for (const applet of ["sh", "mount", "umount", "mkdir", "cat", "echo", "switch_root"]) {
@@ -98,7 +143,8 @@ describe("the initrd: stage 1 over virtiofs", () => {
     for (const d of ["dev", "proc", "sys", "newroot", "lib/modules"]) expect(entries.get(d)!.mode & 0o170000, d).toBe(0o040000);
   });
 
-  it("has an executable /init that mounts the store from the virtiofs tag `store` and runs the cmdline's init=", () => {
+  it("has an executable /init that mounts the store from the virtiofs tag `store` and runs the cmdline's init=", async () => {
+    await ready();
     const init = entries.get("init")!;
     expect(init.mode & 0o111).toBe(0o111);
     const text = init.data.toString();
@@ -112,7 +158,8 @@ describe("the initrd: stage 1 over virtiofs", () => {
     expect(init.data.equals(readFileSync(join(FIXTURE, "builders/initrd-init.sh")))).toBe(true);
   });
 
-  it("is reproducible: fixed owners and times", () => {
+  it("is reproducible: fixed owners and times", async () => {
+    await ready();
     const all = readCpio(gunzipSync(readFileSync(closure.initrd)));
     const names = all.map((e) => e.name);
     expect(names).toEqual([...names].sort());
@@ -120,12 +167,14 @@ describe("the initrd: stage 1 over virtiofs", () => {
   });
 
   it("passes a shell syntax check", async () => {
+    await ready();
     await capture(["/bin/busybox", "sh", "-n", join(FIXTURE, "builders/initrd-init.sh")]);
   });
 });
 
 describe("the toplevel: stage 2, bootspec and closure", () => {
   it("has an init run by the closure's busybox that prints the markers and powers off", async () => {
+    await ready();
     const text = readFileSync(closure.init, "utf8");
     const shebang = /^#!(\S+)\n/.exec(text)![1]!;
     expect(shebang).toMatch(/^\/nix\/store\/[a-z0-9]{32}-busybox-static\/bin\/sh$/);
@@ -142,6 +191,7 @@ describe("the toplevel: stage 2, bootspec and closure", () => {
   });
 
   it("holds the bootspec and keeps init, initrd and busybox in its closure", async () => {
+    await ready();
     const spec = JSON.parse(readFileSync(join(closure.toplevel, "boot.json"), "utf8"))["org.nixos.bootspec.v1"];
     expect(spec).toEqual({
       init: closure.init,
@@ -159,12 +209,14 @@ describe("the toplevel: stage 2, bootspec and closure", () => {
 
 describe("the rest of the library", () => {
   it("passes the host toolchain through devShells.x86_64-linux.build", async () => {
-    const out = await capture(nixArgv(["develop", `path:${FIXTURE}#build`, "--command", "sh", "-c", 'printf "%s %s" "$KDEVFLOW_TEST_DEVSHELL" "$(command -v cc)"']));
+    await ready();
+    const out = await capture(nixArgv(["develop", `${flakes.library}#build`, "--command", "sh", "-c", 'printf "%s %s" "$KDEVFLOW_TEST_DEVSHELL" "$(command -v cc)"']));
     expect(out).toBe("1 /usr/bin/cc");
   });
 
   it("exports the imageless template and the modules render_config imports", async () => {
-    const evalJson = async (attr: string, apply: string) => JSON.parse(await capture(nixArgv(["eval", "--json", `path:${FIXTURE}#${attr}`, "--apply", apply])));
+    await ready();
+    const evalJson = async (attr: string, apply: string) => JSON.parse(await capture(nixArgv(["eval", "--json", `${flakes.library}#${attr}`, "--apply", apply])));
     const names = {
       templates: await evalJson("templates", "builtins.attrNames"),
       ...(await evalJson(

@@ -20,11 +20,13 @@ import { nameBuild, type NameInputs } from "../../f/qemu/build/naming.ts";
 import { nixPackagePlan } from "../../f/qemu/build/nix_plan.ts";
 import { qemuUpstream, type UpstreamFixture } from "../harness/fixtures.ts";
 import { BOOT_MARKER, makeInitramfs, testCcacheDir, testKernel } from "../harness/kernel.ts";
+import { testFlakes } from "../harness/flakes.ts";
 import { setupNixEnv } from "../harness/nix.ts";
 import { kdevflow, type CliRun } from "./engine-helpers.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
-const FLAKE = `path:${join(REPO, "tests/fixtures/nixos-flake")}`;
+/** This run's copy of the test library (tests/harness/flakes.ts). */
+let FLAKE: string;
 
 let fixture: UpstreamFixture;
 let wb: string;
@@ -51,6 +53,7 @@ const worktree = () => join(wb, "workers", "0", "qemu");
 
 beforeAll(async () => {
   const nixEnv = await setupNixEnv();
+  FLAKE = (await testFlakes()).library;
   fixture = await qemuUpstream();
   wb = await mkdtemp(join(tmpdir(), "kdevflow-qemu-build-"));
   env = {

@@ -7,22 +7,21 @@
 // the test kernel (for working on this file while the kernel is built elsewhere).
 
 import { execFileSync } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClosureResult, KernelManifest, loadManifest } from "../../f/common/manifest.ts";
 import { applyBoot, destroyGuest, guestStatus, prepareBoot, stopGuest, waitBoot, type BootResult } from "../../f/qsu/lib/guest.ts";
 import type { BootInput } from "../../f/qsu/lib/spec.ts";
 import { unitStates } from "../../f/qsu/lib/systemctl.ts";
+import { testFlakes } from "../harness/flakes.ts";
 import { runFlowCli, testKernel } from "../harness/kernel.ts";
 import { setupNixEnv } from "../harness/nix.ts";
+import { suiteSetup } from "../harness/suite.ts";
 import { HOST_QEMU } from "../unit/qsu-fixtures.ts";
 import { startUserManager, type UserManager } from "../harness/systemd.ts";
-
-const FIXTURE_FLAKE = resolve(import.meta.dirname, "../fixtures/nixos-flake");
-
 
 let mgr: UserManager;
 let wb: string;
@@ -77,7 +76,10 @@ async function waitInactive(vm: string, timeoutMs = 60_000): Promise<void> {
   }
 }
 
-beforeAll(async () => {
+let library: string;
+
+// Every test awaits ready(): a failed setup fails them all (tests/harness/suite.ts).
+const ready = suiteSetup(async () => {
   const nixEnv = await setupNixEnv();
   kernel = process.env.KDEVFLOW_QSU_TEST_KERNEL
     ? await loadManifest("KDEVFLOW_QSU_TEST_KERNEL", KernelManifest, process.env.KDEVFLOW_QSU_TEST_KERNEL)
@@ -85,12 +87,12 @@ beforeAll(async () => {
   mgr = await startUserManager();
   wb = await mkdtemp(join(tmpdir(), "kdevflow-qsu-wb-"));
   env = { ...mgr.env, ...nixEnv, KDEVFLOW_WORKBENCH: wb, SYSTEM_DIR: join(wb, "system"), WORKERS_DIR: join(wb, "workers"), WORKER_INDEX: "0" };
-  await cp(FIXTURE_FLAKE, join(wb, "nixos-flake"), { recursive: true });
-  const res = await runFlowCli("f/nix/build", { vm: "qsu", nixos_flake: `path:${join(wb, "nixos-flake")}` }, env);
+  library = (await testFlakes()).library;
+  const res = await runFlowCli("f/nix/build", { vm: "qsu", nixos_flake: library }, env);
   if (res.exitCode !== 0) throw new Error(`f/nix/build failed:\n${res.stderr.split("\n").slice(-30).join("\n")}`);
   closure = ClosureResult.parse(res.result);
   busyboxInit = join(await realpath(join(closure.toplevel, "sw")), "bin", "init");
-}, 1_800_000);
+});
 
 afterAll(async () => {
   await mgr?.stop();
@@ -101,11 +103,13 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
   let first: BootResult;
 
   it("status says absent before the first boot", async () => {
+    await ready();
     const s = await guestStatus("qsu-a", env);
     expect(s).toMatchObject({ exists: false, state: "absent", units: [], runs: null });
   });
 
   it("boots the closure's init from /nix/store over virtiofs, with the kernel's /lib/modules/<release>", async () => {
+    await ready();
     first = await boot("qsu-a");
     expect(first.kernelrelease).toBe(kernel.kernelrelease);
     expect(first.units).toEqual(["virtiofsd@qsu-a-store.service", "virtiofsd@qsu-a-modules.service", "qemu-system@qsu-a.service"]);
@@ -127,6 +131,7 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
   }, 300_000);
 
   it("after the guest powered itself off, status says stopped, what it ran, and nothing is left running", async () => {
+    await ready();
     const s = await guestStatus("qsu-a", env);
     expect(s.state).toBe("stopped");
     expect(s.units.map((u) => [u.unit, u.active])).toEqual([
@@ -153,6 +158,7 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
   const stayUp = () => ({ kernel_params: [`init=${busyboxInit}`], ready_marker: "kdevflow-initrd: switching to .*/bin/init$" });
 
   it("a guest that stays up is running, with an uptime; booting its name again restarts it and never duplicates it", async () => {
+    await ready();
     await boot("qsu-b", stayUp());
     const s1 = await guestStatus("qsu-b", env);
     expect(s1.state).toBe("running");
@@ -175,6 +181,7 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
   }, 300_000);
 
   it("stop powers the guest down within the bounded time and leaves no QEMU or virtiofsd process", async () => {
+    await ready();
     const started = Date.now();
     const res = await stopGuest("qsu-b", 3, env);
     const seconds = (Date.now() - started) / 1000;
@@ -189,6 +196,7 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
   }, 300_000);
 
   it("status says failed when QEMU dies", async () => {
+    await ready();
     await boot("qsu-b", stayUp());
     const [q] = await unitStates(env, ["qemu-system@qsu-b.service"]);
     process.kill(q!.mainPid, "SIGKILL");
@@ -199,6 +207,7 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
   }, 300_000);
 
   it("boot fails early with the console's last lines when QEMU ends before the marker", async () => {
+    await ready();
     const err = await boot("qsu-c", { ready_marker: "THIS-NEVER-APPEARS" }).then(
       () => null,
       (e: Error) => e,
@@ -207,9 +216,10 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
   }, 300_000);
 
   it("a user share reaches the guest over its own virtiofsd, and an extra disk is created once", async () => {
+    await ready();
     const data = join(wb, "host data");
     await mkdir(data, { recursive: true });
-    const built = await runFlowCli("f/nix/build", { vm: "qsu-d", nixos_flake: `path:${join(wb, "nixos-flake")}`, shares: [{ source: data, target: "/mnt/host", tag: "hostdata" }] }, env);
+    const built = await runFlowCli("f/nix/build", { vm: "qsu-d", nixos_flake: library, shares: [{ source: data, target: "/mnt/host", tag: "hostdata" }] }, env);
     expect(built.exitCode, built.stderr.slice(-2000)).toBe(0);
     const withShare = ClosureResult.parse(built.result);
     const res = await boot("qsu-d", { closure: withShare, shares: [{ tag: "hostdata", path: data, readonly: true }], extra_disks_mb: [8] });
@@ -223,6 +233,7 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
   }, 300_000);
 
   it("a 9p share needs no daemon: QEMU takes the -virtfs device and the guest boots", async () => {
+    await ready();
     const dir = join(wb, "ninep,dir");
     await mkdir(dir, { recursive: true });
     const res = await boot("qsu-e", { shares: [{ tag: "ninep", path: dir, transport: "9p", readonly: true }] });
@@ -233,6 +244,7 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
   }, 300_000);
 
   it("destroy removes every unit and file boot made", async () => {
+    await ready();
     const before = new Set([...(await listTree(mgr.configDir)), ...(await listTree(join(wb, "system"))), ...(await listTree(join(mgr.runtimeDir, "kdevflow")))]);
     expect([...before].some((p) => p.includes("qsu-a"))).toBe(true);
     const viaFlow = await runFlowCli("f/qsu/destroy", { vm: "qsu-d", timeout_s: 2 }, env);
@@ -278,6 +290,7 @@ describe("bad input: one sentence naming the field, and no unit written", () => 
   ];
 
   it.each(cases)("%s", async (_name, over, message) => {
+    await ready();
     const before = [...(await listTree(mgr.configDir)), ...(await listTree(join(wb, "system", "vms")))];
     const err = await prepareBoot({ ...input("qsu-bad"), ...over() } as BootInput, env).then(
       () => null,
@@ -291,6 +304,7 @@ describe("bad input: one sentence naming the field, and no unit written", () => 
   });
 
   it("through the flow engine: exit status 2, the sentence, nothing written", async () => {
+    await ready();
     const before = await listTree(mgr.configDir);
     const res = await runFlowCli("f/qsu/boot", { vm: "qsu-bad", kernel, qemu: HOST_QEMU, closure, memory_mb: 0 }, env);
     expect(res.exitCode).not.toBe(0);

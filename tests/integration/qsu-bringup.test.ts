@@ -6,35 +6,36 @@
 // guest must have mounted /nix/store and /lib/modules/<kernelrelease> over virtiofs and
 // run init from the closure. A second bring-up reuses every build.
 
-import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { readState } from "../../f/qsu/lib/state.ts";
 import { linuxUpstream } from "../harness/fixtures.ts";
 import { runFlowCli, TEST_KERNEL_INPUTS, testCcacheDir } from "../harness/kernel.ts";
-import { setupNixEnv, TEST_DEVSHELL_FLAKE } from "../harness/nix.ts";
+import { testFlakes } from "../harness/flakes.ts";
+import { setupNixEnv } from "../harness/nix.ts";
+import { suiteSetup } from "../harness/suite.ts";
 import { startUserManager, type UserManager } from "../harness/systemd.ts";
-
-const FIXTURE_FLAKE = resolve(import.meta.dirname, "../fixtures/nixos-flake");
 
 let mgr: UserManager;
 let wb: string;
 let env: Record<string, string>;
 let inputs: Record<string, unknown>;
 
-beforeAll(async () => {
+// Every test awaits ready(): a failed setup fails them all (tests/harness/suite.ts).
+const ready = suiteSetup(async () => {
   const nixEnv = await setupNixEnv();
   const upstream = await linuxUpstream();
+  const flakes = await testFlakes();
   mgr = await startUserManager();
   wb = await mkdtemp(join(tmpdir(), "kdevflow-qsu-bringup-"));
-  await cp(FIXTURE_FLAKE, join(wb, "nixos-flake"), { recursive: true });
-  const flake = `path:${join(wb, "nixos-flake")}`;
+  const flake = flakes.library;
   env = { ...mgr.env, ...nixEnv, KDEVFLOW_WORKBENCH: wb, SYSTEM_DIR: join(wb, "system"), WORKERS_DIR: join(wb, "workers"), WORKER_INDEX: "0", KDEVFLOW_CCACHE_DIR: testCcacheDir() };
   inputs = {
     vm: "up",
     workbench: { sources: [{ name: "linux", url: upstream.url, refresh_minutes: 60 }] },
-    kernel: { git_ref: upstream.tag, ...TEST_KERNEL_INPUTS, nixos_flake: TEST_DEVSHELL_FLAKE },
+    kernel: { git_ref: upstream.tag, ...TEST_KERNEL_INPUTS, nixos_flake: flakes.devshell },
     qemu: { method: "nix", nixos_flake: flake },
     nix: { nixos_flake: flake },
     accel: "tcg",
@@ -42,7 +43,7 @@ beforeAll(async () => {
     memory_mb: 256,
     timeout_s: 300,
   };
-}, 600_000);
+});
 
 afterAll(async () => {
   await mgr?.stop();
@@ -54,16 +55,18 @@ describe("f/qsu/bringup", () => {
     ["a build group's field the form refuses", { kernel: { git_ref: "v6.1", compiler: "icc" } }, 'kdevflow: kernel.compiler: expected one of "gcc" or "clang", got "icc".'],
     ["a field the build's group does not have", { qemu: { methd: "nix" } }, /^kdevflow: qemu\.methd: expected one of the fields of qemu \(method, /],
   ])("refuses %s with exit 2 before any flow module runs (the Workbench stays empty)", async (_name, change, message) => {
+    await ready();
     const res = await runFlowCli("f/qsu/bringup", { ...inputs, ...change }, env);
     expect(res.exitCode, res.stderr).toBe(2);
     const last = res.stderr.trim().split("\n").pop()!;
     if (typeof message === "string") expect(last).toBe(message);
     else expect(last).toMatch(message);
     expect(res.stderr).not.toContain("==> step workbench");
-    expect(await readdir(wb)).toEqual(["nixos-flake"]);
+    expect(await readdir(wb)).toEqual([]);
   });
 
   it("from an empty Workbench boots the closure with the kernel it built; uname -r is the manifest's kernelrelease", async () => {
+    await ready();
     const res = await runFlowCli("f/qsu/bringup", inputs, env);
     expect(res.exitCode, res.stderr.split("\n").slice(-60).join("\n")).toBe(0);
     const out = res.result as { vm: string; kernelrelease: string; console_log: string; units: string[] };
@@ -83,6 +86,7 @@ describe("f/qsu/bringup", () => {
   }, 3_600_000);
 
   it("a second bring-up reuses every build and boots again", async () => {
+    await ready();
     const res = await runFlowCli("f/qsu/bringup", inputs, env);
     expect(res.exitCode, res.stderr.split("\n").slice(-60).join("\n")).toBe(0);
     expect(res.stderr).toMatch(/reus/i);
