@@ -21,7 +21,7 @@ import { ccacheDirFor } from "../f/common/devshell/ccache.ts";
 import { workbenchLayout } from "../f/common/layout.ts";
 import { run } from "../f/common/run.ts";
 import { PROJECT_FRAGMENTS } from "../f/kernel/configs/fragments.ts";
-import { makeArgv, reproducibleVars, type MakeContext } from "../f/kernel/build/plan.ts";
+import { makeArgv, reproducibleVars, type MakeContext } from "../f/kernel/build/make.ts";
 import { linuxUpstream } from "../tests/harness/fixtures.ts";
 import { buildKernel, initLinuxWorkbench, kernelTestEnv, TEST_KERNEL_INPUTS } from "../tests/harness/kernel.ts";
 
@@ -51,7 +51,7 @@ try {
   const destdir = join(src, "destdir");
   const layout = workbenchLayout(env);
   const ccacheEnv = { CCACHE_DIR: ccacheDirFor(layout), CCACHE_BASEDIR: layout.workersDir, CCACHE_MAXSIZE: "10G", CCACHE_CONFIGPATH: join(ccacheDirFor(layout), "ccache.conf") };
-  const shell = devshellSpec(env.KDEVFLOW_NIXOS_FLAKE);
+  const shell = devshellSpec(env.KDEVFLOW_NIXOS_FLAKE, "build");
   const date = (await run(["git", "-C", src, "show", "-s", "--format=%cD", m.commit], { capture: true, quiet: true })).stdout.trim();
   const ctx: MakeContext = { src, build, arch: "x86_64", compiler: "gcc", ccache: true, jobs: availableParallelism(), makeArgv: [] };
   const full: MakeContext = { ...ctx, localversion: m.kernelrelease.slice(m.version.length), reproducibleVars: reproducibleVars(date) };

@@ -57,7 +57,7 @@ async function flow(vm: string, hostname = "", updateLock = false): Promise<Spli
   const t: Partial<Split> = {};
   const start = performance.now();
   let s = performance.now();
-  const r = await renderConfig(vm, undefined, undefined, undefined, [], [], hostname);
+  const r = await renderConfig({ vm, hostname });
   t.render = (performance.now() - s) / 1000;
   s = performance.now();
   const l = await lockConfig(r.config_dir, r.nixos_flake, updateLock);

@@ -85,7 +85,7 @@ try {
   const base = { qemu_ref: fixture.tag, ccache: CCACHE };
 
   // By hand: the same commands in a plain clone laid out like a slot (<root>/<name>/workers/0/qemu).
-  const spec = devshellSpec(FLAKE);
+  const spec = devshellSpec(FLAKE, "build");
   const byHand = async (name: string) => {
     const handSlot = join(root, name, "workers", "0");
     const src = join(handSlot, "qemu");

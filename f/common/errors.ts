@@ -5,12 +5,15 @@
 export class InputError extends Error {
   readonly field: string;
   readonly expected: string;
+  /** The offending value, when one was named. */
+  readonly got: unknown;
 
   constructor(field: string, expected: string, got?: unknown) {
     super(inputErrorMessage(field, expected, got));
     this.name = "InputError";
     this.field = field;
     this.expected = expected;
+    this.got = got;
   }
 }
 
@@ -21,7 +24,11 @@ export function inputErrorMessage(field: string, expected: string, got?: unknown
   return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
 }
 
+/** The `got` of a required field that was not given: the sentence says "got nothing". */
+export const NOT_GIVEN: unique symbol = Symbol("not given");
+
 export function describeValue(value: unknown): string {
+  if (value === NOT_GIVEN) return "nothing";
   if (value === null) return "null";
   if (typeof value === "string") {
     const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;

@@ -6,10 +6,11 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { InputError } from "./errors.ts";
+import { issueToInputError } from "./inputs.ts";
 
-const absolutePath = z.string().regex(/^\//, "an absolute path");
-const identity = z.string().regex(/^[0-9a-f]{12}$/, "12 lowercase hex digits");
-const sha = z.string().regex(/^[0-9a-f]{40}$/, "a 40-hex git object id");
+const absolutePath = z.string().regex(/^\//).meta({ expected: "an absolute path" });
+const identity = z.string().regex(/^[0-9a-f]{12}$/).meta({ expected: "a build identity (12 lowercase hex digits)" });
+const sha = z.string().regex(/^[0-9a-f]{40}$/).meta({ expected: "a 40-hex git commit id" });
 
 export const KernelManifest = z.object({
   kind: z.literal("kernel"),
@@ -58,6 +59,10 @@ export const QemuManifest = z.object({
 });
 export type QemuManifest = z.infer<typeof QemuManifest>;
 
+/** Either build manifest: what the shared publish and collect steps take. */
+export const BuildManifest = z.discriminatedUnion("kind", [KernelManifest, QemuManifest]);
+export type BuildManifest = z.infer<typeof BuildManifest>;
+
 export const ClosureResult = z.object({
   toplevel: absolutePath,
   init: absolutePath,
@@ -66,13 +71,6 @@ export const ClosureResult = z.object({
   kernel_params: z.array(z.string()).default([]),
 });
 export type ClosureResult = z.infer<typeof ClosureResult>;
-
-function firstIssue(err: z.ZodError): string {
-  const issue = err.issues[0];
-  if (!issue) return "a valid manifest";
-  const where = issue.path.length ? issue.path.join(".") : "(top level)";
-  return `${where}: ${issue.message}`;
-}
 
 /** Parse a manifest given inline (an object) or as the path of a result.json. */
 export async function loadManifest<T extends z.ZodTypeAny>(field: string, schema: T, value: unknown): Promise<z.infer<T>> {
@@ -95,6 +93,7 @@ export async function loadManifest<T extends z.ZodTypeAny>(field: string, schema
     throw new InputError(field, "a manifest from a build flow", data);
   }
   const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new InputError(field, `a valid manifest (${firstIssue(parsed.error)})`);
+  // Name the manifest's own field (closure.initrd), in the same words as any input.
+  if (!parsed.success) throw issueToInputError(schema, parsed.error.issues[0]!, data, field);
   return parsed.data;
 }

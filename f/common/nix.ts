@@ -51,6 +51,17 @@ export function nixArgv(args: readonly string[], options: NixOptions = nixOption
   return [...argv, ...args];
 }
 
+const FLAKE_REF = /^(\/\S*|path:\/\S*|(github|gitlab|sourcehut):[^/\s]+\/\S+|git\+(https?|ssh|file):\/\/\S+|(https?|file):\/\/\S+|tarball\+(https?|file):\/\/\S+|flake:[A-Za-z][\w.-]*)$/;
+
+export const FLAKE_REF_EXPECTED = "a flake reference (an absolute path, path:/..., github:owner/repo, git+https://... or https://...), or empty for KDEVFLOW_NIXOS_FLAKE or the default library";
+
+/** Null when `ref` is a flake reference kdevflow can hand to Nix from any folder; else what was expected. Pure. */
+export function flakeRefProblem(ref: string): string | null {
+  const r = ref.trim();
+  if (r === "" || FLAKE_REF.test(r)) return null;
+  return FLAKE_REF_EXPECTED;
+}
+
 /** The flake reference from an input, else KDEVFLOW_NIXOS_FLAKE, else the vendored default. */
 export function resolveFlake(input?: string | null, env: Record<string, string | undefined> = process.env): string {
   const ref = (input && input.trim()) || env.KDEVFLOW_NIXOS_FLAKE || DEFAULT_FLAKE;

@@ -1,12 +1,15 @@
 // The sources the Workbench mirrors: which upstreams, at which URL, refreshed how
 // often. The defaults live in sources.toml at the repository root (read with
-// @iarna/toml); the init and fetch flows carry the same list as their `sources` input
-// default (a test keeps the two equal), because a Windmill worker receives only the
-// step scripts, never a .toml file. Everything here is pure except loadSourcesFile.
+// @iarna/toml) for people, and in DEFAULT_SOURCES below for the flows, because a
+// Windmill worker receives only the step scripts, never a .toml file (a test keeps the
+// two equal). The `sources` input field of the init and fetch flows is declared once
+// here. Everything here is pure except loadSourcesFile.
 
 import { readFile } from "node:fs/promises";
 import TOML from "@iarna/toml";
+import { z } from "zod";
 import { InputError } from "../common/errors.ts";
+import { checkedBy, field } from "../common/inputs.ts";
 import { checkName } from "../common/layout.ts";
 
 export interface Source {
@@ -79,6 +82,29 @@ export function parseSourcesToml(text: string): Source[] {
 
 export async function loadSourcesFile(path: string): Promise<Source[]> {
   return parseSourcesToml(await readFile(path, "utf8"));
+}
+
+/** The upstreams a flow mirrors when its `sources` input is not given: sources.toml's list. */
+export const DEFAULT_SOURCES: Source[] = [
+  { name: "linux", url: "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git", refresh_minutes: 60 },
+  { name: "qemu", url: "https://gitlab.com/qemu-project/qemu.git", refresh_minutes: 360 },
+];
+
+const SourceItem = z.object({
+  name: field(z.string(), { description: "The project name (mirror/<name>.git, bare/<name>.git); no '/' or '..'." }),
+  url: field(z.string(), { description: "The upstream git URL." }),
+  refresh_minutes: field(z.number().optional(), { description: "How often the scheduled fetch refreshes this source." }),
+});
+
+/** The `sources` field of f/workbench/init and f/workbench/fetch: checked by checkSources, sources.toml's list by default. */
+export function sourcesField(what: string) {
+  return field(
+    z
+      .array(SourceItem)
+      .default(DEFAULT_SOURCES)
+      .superRefine(checkedBy((list: unknown) => checkSources(list, ""), "relative")),
+    { description: `The upstreams to ${what}, each {name, url, refresh_minutes}. The default is the list in sources.toml at the repository root.` },
+  );
 }
 
 const PERIODS = [5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440];

@@ -62,9 +62,9 @@ export interface ResolvedRef {
  * upstream branch by its plain name), then a full or abbreviated commit id. A ref that
  * is not there is an InputError that names the closest refs. Reads only.
  */
-export async function resolveRef(bare: string, ref: string, project = "project"): Promise<ResolvedRef> {
+export async function resolveRef(bare: string, ref: string, project = "project", field = "ref"): Promise<ResolvedRef> {
   const bad = checkRefSyntax(ref);
-  if (bad) throw new InputError("ref", bad, ref);
+  if (bad) throw new InputError(field, bad, ref);
   const refs = await listRefs(bare);
   const named = resolveNamedRef(ref, refs);
   const rev = named ? named.oid : isHexPrefix(ref) ? ref : null;
@@ -72,12 +72,12 @@ export async function resolveRef(bare: string, ref: string, project = "project")
     const res = await git(gitArgv.verifyCommit(bare, rev), { capture: true, quiet: true, allowFailure: true });
     if (res.exitCode === 0) return { commit: res.stdout.trim(), refname: named ? named.refname : null };
     const why = `${res.stderr}`;
-    if (/ambiguous/i.test(why)) throw new InputError("ref", "an abbreviated commit id long enough to be unique", ref);
-    if (named) throw new InputError("ref", `a ref that names a commit (${named.refname} does not)`, ref);
+    if (/ambiguous/i.test(why)) throw new InputError(field, "an abbreviated commit id long enough to be unique", ref);
+    if (named) throw new InputError(field, `a ref that names a commit (${named.refname} does not)`, ref);
   }
   const close = closeRefs(ref, refs.keys());
   const hint = close.length ? ` (closest: ${close.join(", ")})` : " (none is close)";
-  throw new InputError("ref", `a tag, branch, mirror/<branch> or commit id in the ${project} Bare${hint}`, ref);
+  throw new InputError(field, `a tag, branch, mirror/<branch> or commit id in the ${project} Bare${hint}`, ref);
 }
 
 // Lock paths this process holds, so prepareWorktree inside withWorktreeLock does not

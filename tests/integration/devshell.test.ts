@@ -8,7 +8,9 @@ import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { devshellArgv, devshellDrvPath, devshellSpec, runInDevshell, type DevshellSpec } from "../../f/common/devshell/nix_develop.ts";
+import { devshellArgv, devshellDrvPath, devshellSpec, listDevshells, runInDevshell, type DevshellSpec } from "../../f/common/devshell/nix_develop.ts";
+import { isInputError } from "../../f/common/errors.ts";
+import { resolveToolchain } from "../../f/common/pipeline/toolchain.ts";
 import { CommandError, quoteArg, run } from "../../f/common/run.ts";
 import { checkFlowWiring, checkScriptSchemas, checkYamlValidator, listWorkspace } from "../harness/conformance.ts";
 import { testFlakes } from "../harness/flakes.ts";
@@ -25,7 +27,7 @@ beforeAll(async () => {
   ({ devshell: TEST_DEVSHELL_FLAKE, devshellDir: FLAKE_DIR } = await testFlakes());
   delete process.env.KDEVFLOW_TEST_DEVSHELL;
   tmp = await mkdtemp(join(tmpdir(), "kdevflow-devshell-"));
-  spec = { flake: TEST_DEVSHELL_FLAKE, options: {} };
+  spec = { flake: TEST_DEVSHELL_FLAKE, shell: "build", options: {} };
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
@@ -81,8 +83,8 @@ describe("runInDevshell", () => {
     process.env.KDEVFLOW_NIXOS_FLAKE = FLAKE_DIR;
     process.env.KDEVFLOW_NIX_OPTIONS = "warn-dirty = false";
     try {
-      const fromEnv = devshellSpec("");
-      expect(fromEnv).toEqual({ flake: TEST_DEVSHELL_FLAKE, options: { "warn-dirty": "false" } });
+      const fromEnv = devshellSpec("", "build");
+      expect(fromEnv).toEqual({ flake: TEST_DEVSHELL_FLAKE, shell: "build", options: { "warn-dirty": "false" } });
       expect(devshellArgv(fromEnv, ["true"])).toContain("warn-dirty");
       const res = await quietly(() => runInDevshell(fromEnv, probe, { capture: true, quiet: true }));
       expect(res.stdout.trim()).toBe("devshell=1");
@@ -103,7 +105,7 @@ describe("devshellDrvPath", () => {
     // The same flake in another folder (another checkout): the same shell, the same drv.
     const same = join(tmp, "same");
     await cp(FLAKE_DIR, same, { recursive: true });
-    expect(await devshellDrvPath({ flake: `path:${same}`, options: {} })).toBe(original);
+    expect(await devshellDrvPath({ flake: `path:${same}`, shell: "build", options: {} })).toBe(original);
 
     // A changed shell (another variable in its environment) is another derivation.
     const changed = join(tmp, "changed");
@@ -113,7 +115,7 @@ describe("devshellDrvPath", () => {
     const edited = text.replace('KDEVFLOW_TEST_DEVSHELL = "1";', 'KDEVFLOW_TEST_DEVSHELL = "1";\n        EXTRA_TOOL = "added";');
     expect(edited).not.toBe(text);
     await writeFile(flake, edited);
-    const other = await devshellDrvPath({ flake: `path:${changed}`, options: {} });
+    const other = await devshellDrvPath({ flake: `path:${changed}`, shell: "build", options: {} });
     expect(other).toMatch(/^\/nix\/store\/[0-9a-z]{32}-kdevflow-test-build-shell\.drv$/);
     expect(other).not.toBe(original);
   });
@@ -122,7 +124,28 @@ describe("devshellDrvPath", () => {
     const empty = join(tmp, "no-shell");
     await cp(FLAKE_DIR, empty, { recursive: true });
     await writeFile(join(empty, "flake.nix"), "{ outputs = { self }: { }; }\n");
-    await expect(devshellDrvPath({ flake: `path:${empty}`, options: {} })).rejects.toBeInstanceOf(CommandError);
+    await expect(devshellDrvPath({ flake: `path:${empty}`, shell: "build", options: {} })).rejects.toBeInstanceOf(CommandError);
+  });
+});
+
+describe("choosing the build shell from the library's shells", () => {
+  const inputs = { nixos_flake: TEST_DEVSHELL_FLAKE, devshell: "", ccache: false, ccache_max_size: "10G" };
+
+  it("lists the library's shells", async () => {
+    expect(await quietly(() => listDevshells(TEST_DEVSHELL_FLAKE))).toEqual(expect.arrayContaining(["build", "default"]));
+  });
+
+  it("falls back to build when the library has no build-kernel shell, and the toolchain names it and its derivation", async () => {
+    const t = await quietly(() => resolveToolchain(inputs, "build-kernel"));
+    expect(t.shell).toBe("build");
+    expect(t.drv).toBe(await devshellDrvPath(spec));
+    expect(t.ccache_env).toEqual({ CCACHE_DISABLE: "1" });
+  });
+
+  it("a shell the library lacks is one sentence naming the shells it has", async () => {
+    const err = await quietly(() => resolveToolchain({ ...inputs, devshell: "build-rust" }, "build-kernel").catch((e: unknown) => e));
+    expect(isInputError(err)).toBe(true);
+    expect((err as Error).message).toBe(`devshell: expected one of the library's shells: "build" or "default", got "build-rust".`);
   });
 });
 

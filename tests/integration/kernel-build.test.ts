@@ -13,8 +13,9 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KernelManifest } from "../../f/common/manifest.ts";
 import { capture, run } from "../../f/common/run.ts";
-import { main as configureFragments } from "../../f/kernel/build/configure_fragments.ts";
-import { main as identify } from "../../f/kernel/build/identify.ts";
+import { main as configure } from "../../f/kernel/build/configure.ts";
+import { main as checkInputs } from "../../f/pipeline/check_inputs.ts";
+import { main as identify } from "../../f/pipeline/identify.ts";
 import { main as prepareWorktree } from "../../f/workbench/prepare_worktree.ts";
 import { linuxUpstream, type UpstreamFixture } from "../harness/fixtures.ts";
 import { bootTcg, buildKernel, initLinuxWorkbench, kernelTestEnv, makeInitramfs, runFlowCli, TEST_KERNEL_INPUTS } from "../harness/kernel.ts";
@@ -135,11 +136,15 @@ describe("f/kernel/build with a real kernel tree", () => {
   });
 
   describe("the identity (configure and identify only)", () => {
+    // The flow's own steps, in order, stopping after identify (reuse off, so nothing is taken from the Store).
     const probe = async (over: { ref?: string; fragments?: string[]; compiler?: "gcc" | "clang"; custom_label?: boolean; label?: string }) => {
       Object.assign(process.env, env);
-      const wt = await prepareWorktree("linux", over.ref ?? upstream.tag);
-      const cfg = await configureFragments(wt.worktree, wt.build_dir, over.fragments ?? ["tiny-guest"], "tinyconfig", "x86_64", over.compiler ?? "gcc");
-      return identify(wt.worktree, wt.build_dir, cfg.config, over.ref ?? upstream.tag, "", over.custom_label ?? false, over.label ?? "", "x86_64", over.compiler ?? "gcc", "", true, false);
+      const { ref, ...rest } = over;
+      const checked = await checkInputs("linux", { ...inputs, git_ref: ref ?? upstream.tag, ...rest, reuse: false });
+      const wt = await prepareWorktree("linux", checked.source!.commit);
+      await configure(checked, wt);
+      const id = await identify("linux", checked, wt, null);
+      return { identity: id.identity, label: id.label, kernelrelease: id.names.kernelrelease };
     };
 
     it("is the built one for the same inputs, and a changed label does not change it", { timeout: PROBE_TIMEOUT }, async () => {
@@ -203,17 +208,22 @@ describe("f/kernel/build with a real kernel tree", () => {
     });
 
     it.each([
-      ["a ref not in the Bare", { git_ref: "v9.9.9" }, /ref: expected a tag, branch, mirror\/<branch> or commit id in the linux Bare/],
-      ["an unknown make target", { make_target: "nosuchconfig" }, /make_target: expected one of defconfig, tinyconfig, .*x86_64_defconfig, got "nosuchconfig"\./],
-      ["an unknown fragment", { fragments: ["tiny-guest", "no-such-fragment"] }, /fragments: expected fragment names from .*kvm_guest\.config.*tiny-guest.* or absolute file paths, got "no-such-fragment"\./],
+      ["a ref not in the Bare", { git_ref: "v9.9.9" }, /git_ref: expected a tag, branch, mirror\/<branch> or commit id in the linux Bare/],
+      ["an unknown make target", { make_target: "nosuchconfig" }, /make_target: expected a config target this tree has: "defconfig", "tinyconfig", .*"x86_64_defconfig", got "nosuchconfig"\./],
+      ["an unknown fragment", { fragments: ["tiny-guest", "no-such-fragment"] }, /fragments\[1\]: expected a fragment name this tree or the project has \(.*\) or an absolute file path, got "no-such-fragment"\./],
+      ["a fragment file that does not exist", { fragments: ["tiny-guest", "/nonexistent/extra.config"] }, /fragments\[1\]: expected a fragment file that exists and can be read, got "\/nonexistent\/extra.config"\./],
+      ["an mbox that does not exist", { b4_series: "/nonexistent/series.mbox" }, /b4_series: expected the path of an mbox file that exists on this worker, got "\/nonexistent\/series.mbox"\./],
+      ["a relative library flake", { nixos_flake: "relative/flake" }, /nixos_flake: expected a flake reference .*, got "relative\/flake"\./],
       ["a label over 40 characters", { custom_label: true, label: "x".repeat(41) }, /label: .*40/],
       ["an empty label with custom_label on", { custom_label: true, label: "" }, /label: expected a label of 1 to 40 characters/],
-      ["an arch with no toolchain", { arch: "arm64" }, /arch: expected an architecture whose toolchain is in the build dev shell \(arm64 needs aarch64-linux-gnu-gcc, which is not there\), got "arm64"\./],
+      ["an arch with no toolchain", { arch: "arm64" }, /arch: expected an architecture whose toolchain is in the library's build shell \(arm64 needs aarch64-linux-gnu-gcc, which is not there\), got "arm64"\./],
     ])("%s", { timeout: PROBE_TIMEOUT }, async (_what, over, message) => {
       const res = await runFlowCli("f/kernel/build", { ...inputs, ...over }, env);
       expect(res.exitCode).toBe(2);
       expect(res.stderr).toMatch(message);
       expect(res.stderr).not.toMatch(/\+ .*make .*(all|olddefconfig)$/m);
+      // Refused by the first step: the worktree was not even synced.
+      expect(res.stderr).not.toMatch(/==> step prepare_worktree/);
     });
   });
 

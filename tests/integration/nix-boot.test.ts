@@ -78,7 +78,7 @@ describe("booting the closure", () => {
     const shared = join(root, "shared");
     mkdirSync(shared);
 
-    const rendered = await renderConfig("guest", (await testFlakes()).library, ["devel"], [], [{ source: shared, target: "/mnt/shared", tag: "shared" }], [], "guest-1");
+    const rendered = await renderConfig({ vm: "guest", nixos_flake: (await testFlakes()).library, profiles: ["devel"], test_suites: [], shares: [{ source: shared, target: "/mnt/shared", tag: "shared" }], hostname: "guest-1" });
     await lockConfig(rendered.config_dir, rendered.nixos_flake, false);
     const closure = await buildClosure(rendered.config_dir);
 

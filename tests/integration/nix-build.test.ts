@@ -13,6 +13,7 @@ import { ClosureResult } from "../../f/common/manifest.ts";
 import { capture } from "../../f/common/run.ts";
 import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
+import type { Inputs as NixInputs } from "../../f/nix/build/inputs.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
 import { copyTestLibrary, testFlakes } from "../harness/flakes.ts";
 import { setupNixEnv } from "../harness/nix.ts";
@@ -36,23 +37,12 @@ function nixDir(): string {
   return join(root, "wb", "workers", "0", "nix");
 }
 
-interface FlowInputs {
-  vm: string;
-  nixos_flake?: string;
-  profiles?: Parameters<typeof renderConfig>[2];
-  test_suites?: Parameters<typeof renderConfig>[3];
-  shares?: Parameters<typeof renderConfig>[4];
-  ssh_keys?: string[];
-  hostname?: string;
-  user?: string;
-  source_overrides?: Parameters<typeof renderConfig>[8];
-  update_lock?: boolean;
-}
+type FlowInputs = Partial<NixInputs> & { vm: string };
 
 /** The flow's three steps, wired as flow.yaml wires them. */
 async function runSteps(i: FlowInputs) {
-  const rendered = await renderConfig(i.vm, i.nixos_flake, i.profiles, i.test_suites, i.shares, i.ssh_keys, i.hostname, i.user, i.source_overrides);
-  const locked = await lockConfig(rendered.config_dir, rendered.nixos_flake, i.update_lock ?? false);
+  const rendered = await renderConfig(i);
+  const locked = await lockConfig(rendered.config_dir, rendered.nixos_flake, rendered.update_lock);
   const built = await buildClosure(locked.config_dir);
   return { rendered, locked, built };
 }
@@ -224,8 +214,8 @@ describe("a changed library and update_lock", () => {
 
 describe("bad input: one sentence, before anything is written", () => {
   it.each<[string, FlowInputs, RegExp]>([
-    ["an unknown profile", { vm: "bad", profiles: ["devel", "gaming" as "devel"] }, /^profiles: expected each entry to be one of/],
-    ["an unknown test suite", { vm: "bad", test_suites: ["xfstests" as "fstests"] }, /^test_suites: expected each entry to be one of/],
+    ["an unknown profile", { vm: "bad", profiles: ["devel", "gaming" as "devel"] }, /^profiles\[1\]: expected one of "devel"/],
+    ["an unknown test suite", { vm: "bad", test_suites: ["xfstests" as "fstests"] }, /^test_suites\[0\]: expected one of "fstests"/],
     ["a share with a relative path", { vm: "bad", shares: [{ source: "srv/linux" }] }, /^shares\[0\]\.source: expected an absolute path/],
     ["an SSH key that is not a public key", { vm: "bad", ssh_keys: [KEYS.private_ed25519_first_line!] }, /^ssh_keys\[0\]: expected an OpenSSH public key line/],
     ["an SSH key with a broken key blob", { vm: "bad", ssh_keys: ["ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQCtkLMqWFnqOA5j0mUg9WXAaDIiyKz alice@x"] }, /^ssh_keys\[0\]: .*does not hold a ssh-ed25519 key/],
@@ -258,7 +248,7 @@ describe("lock_config and build_closure check their config_dir", () => {
 
 describe("the module stand-in is strict, like NixOS", () => {
   async function renderThenEdit(vm: string, edit: (text: string) => string) {
-    const rendered = await renderConfig(vm, undefined, ["devel"], ["ltp"]);
+    const rendered = await renderConfig({ vm, profiles: ["devel"], test_suites: ["ltp"] });
     const file = join(rendered.config_dir, "default.nix");
     writeFileSync(file, edit(readFileSync(file, "utf8")));
     const locked = await lockConfig(rendered.config_dir, rendered.nixos_flake, false);

@@ -63,7 +63,7 @@ const ready = suiteSetup(async () => {
   savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
   for (const k of ENV_KEYS) delete process.env[k];
   process.env.KDEVFLOW_WORKBENCH = join(root, "wb");
-  const rendered = await renderConfig("boot", flakes.library, ["devel"], []);
+  const rendered = await renderConfig({ vm: "boot", nixos_flake: flakes.library, profiles: ["devel"], test_suites: [] });
   await lockConfig(rendered.config_dir, rendered.nixos_flake, false);
   closure = await buildClosure(rendered.config_dir);
 });
@@ -104,7 +104,7 @@ describe("the library's lock: no relative paths, and this run's copies only", ()
     const storePath = await capture(["nix-store", "--print-fixed-path", "--recursive", "sha256", hash, "source"]);
     const valid = async () => (await run(nixArgv(["path-info", storePath]), { allowFailure: true, quiet: true, capture: true })).exitCode === 0;
     expect(await valid(), `${storePath} was in the store before this test made its source`).toBe(false);
-    const rendered = await renderConfig("fresh", `path:${fresh}`, ["devel"], []);
+    const rendered = await renderConfig({ vm: "fresh", nixos_flake: `path:${fresh}`, profiles: ["devel"], test_suites: [] });
     await lockConfig(rendered.config_dir, rendered.nixos_flake, false);
     const built = await buildClosure(rendered.config_dir);
     expect(existsSync(built.init)).toBe(true);

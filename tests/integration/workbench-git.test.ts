@@ -94,11 +94,11 @@ function useWorkbench(wb: string, extra: Record<string, string> = {}) {
 }
 
 async function init(sources: { name: string; url: string; refresh_minutes?: number }[]): Promise<SourceReport[]> {
-  return syncBares(await syncMirrors(sources, "ensure"));
+  return syncBares(await syncMirrors("init", { sources }));
 }
 
 async function fetchAll(sources: { name: string; url: string; refresh_minutes?: number }[], onlyDue = false): Promise<SourceReport[]> {
-  return syncBares(await syncMirrors(sources, onlyDue ? "refresh-due" : "refresh"));
+  return syncBares(await syncMirrors("fetch", { sources, only_due: onlyDue }));
 }
 
 async function inputError(p: Promise<unknown>): Promise<Error> {
@@ -133,7 +133,7 @@ function spawnStep(code: string, env: Record<string, string>): Child {
 const stepImport = (file: string) => JSON.stringify(join(ROOT, "f/workbench", file));
 const prepareCode = (project: string, ref: string) => `const m = await import(${stepImport("prepare_worktree.ts")}); const r = await m.main(${JSON.stringify(project)}, ${JSON.stringify(ref)}); console.log("RESULT " + JSON.stringify(r));`;
 const fetchCode = (sources: unknown) =>
-  `const a = await import(${stepImport("sync_mirrors.ts")}); const b = await import(${stepImport("sync_bares.ts")}); const r = await b.main(await a.main(${JSON.stringify(sources)}, "refresh")); console.log("RESULT " + JSON.stringify(r));`;
+  `const a = await import(${stepImport("sync_mirrors.ts")}); const b = await import(${stepImport("sync_bares.ts")}); const r = await b.main(await a.main("fetch", { sources: ${JSON.stringify(sources)} })); console.log("RESULT " + JSON.stringify(r));`;
 
 async function waitFor(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
   const start = Date.now();
@@ -367,7 +367,7 @@ describe("an interrupted mirror clone", () => {
   it("killed halfway is redone by the next init", async () => {
     const url = `file://${big}`;
     const incoming = join(wb, "system/mirror/.big.git.incoming");
-    const child = spawnStep(`const m = await import(${stepImport("sync_mirrors.ts")}); await m.main(${JSON.stringify([{ name: "big", url }])}, "ensure");`, { KDEVFLOW_WORKBENCH: wb });
+    const child = spawnStep(`const m = await import(${stepImport("sync_mirrors.ts")}); await m.main("init", { sources: ${JSON.stringify([{ name: "big", url }])} });`, { KDEVFLOW_WORKBENCH: wb });
     await waitFor("the clone to start", () => existsSync(join(incoming, "objects")));
     process.kill(-child.proc.pid!, "SIGKILL"); // the step and its git clone
     await child.done;

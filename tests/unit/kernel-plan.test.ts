@@ -2,36 +2,25 @@ import { describe, expect, it } from "vitest";
 import { InputError } from "../../f/common/errors.ts";
 import { buildIdentity } from "../../f/common/pipeline/identity.ts";
 import { deriveLabel } from "../../f/common/pipeline/label.ts";
+import { parseInputs } from "../../f/common/inputs.ts";
+import { toolchainProbe } from "../../f/kernel/build/arch.ts";
 import {
   baseTargets,
-  checkInputs,
-  checkMakeArgs,
+  IMAGELESS_PRESET,
   checkMakeTarget,
+  configString,
   droppedMessage,
   droppedOptions,
-  estimateCompileUnits,
   identityConfigText,
-  IMAGELESS_PRESET,
-  isCompileLine,
-  kernelIdentityParts,
-  KERNELRELEASE_MAX,
-  labelBudget,
-  makeArgv,
-  makeVariables,
   mergeConfigText,
   mergeRequested,
   parseConfig,
-  parseSeries,
-  planRelease,
-  releaseBase,
-  kernelVersionFromMakefile,
-  localversionNames,
-  configString,
   renderFragment,
-  toolchainProbe,
-  type MakeContext,
-} from "../../f/kernel/build/plan.ts";
-import { b4AmArgv, coverSubjectOf, seriesBranch, subjectOf } from "../../f/kernel/build/series.ts";
+} from "../../f/kernel/build/config.ts";
+import { Inputs } from "../../f/kernel/build/inputs.ts";
+import { checkMakeArgs, estimateCompileUnits, isCompileLine, makeArgv, makeVariables, type MakeContext } from "../../f/kernel/build/make.ts";
+import { KERNELRELEASE_MAX, kernelIdentityParts, kernelVersionFromMakefile, labelBudget, localversionNames, planRelease, releaseBase } from "../../f/kernel/build/release.ts";
+import { b4AmArgv, coverSubjectOf, parseSeries, seriesBranch, subjectOf } from "../../f/kernel/build/series.ts";
 
 function inputError(fn: () => unknown): InputError {
   try {
@@ -213,11 +202,11 @@ describe("make_args", () => {
 describe("input checks (before anything on disk changes)", () => {
   const ok = { git_ref: "v6.1" };
   it("fills defaults", () => {
-    const c = checkInputs(ok);
+    const c = parseInputs(Inputs, ok);
     expect(c.config_method).toBe("make_target");
     expect(c.make_target).toBe("defconfig");
-    expect(c.make_argv).toEqual([]);
-    expect(c.series).toEqual({ kind: "none" });
+    expect(checkMakeArgs(c.make_args)).toEqual([]);
+    expect(parseSeries(c.b4_series)).toEqual({ kind: "none" });
   });
   it.each([
     [{ git_ref: "" }, "git_ref"],
@@ -226,13 +215,13 @@ describe("input checks (before anything on disk changes)", () => {
     [{ ...ok, arch: "riscv" }, "arch"],
     [{ ...ok, preset: "huge" }, "preset"],
     [{ ...ok, make_target: "menuconfig; rm -rf /" }, "make_target"],
-    [{ ...ok, fragments: ["../../etc/passwd"] }, "fragments"],
+    [{ ...ok, fragments: ["../../etc/passwd"] }, "fragments[0]"],
     [{ ...ok, config_method: "fragments", fragments: [] }, "fragments"],
     [{ ...ok, ccache_max_size: "lots" }, "ccache_max_size"],
     [{ ...ok, make_args: "A='unclosed" }, "make_args"],
     [{ ...ok, b4_series: "not a message id" }, "b4_series"],
   ])("%j is refused naming %s", (raw, field) => {
-    const err = inputError(() => checkInputs(raw as never));
+    const err = inputError(() => parseInputs(Inputs, raw));
     expect(err.field).toBe(field);
     expect(err.message.startsWith(`${field}: expected `)).toBe(true);
     expect(err.message.endsWith(".")).toBe(true);
@@ -243,7 +232,7 @@ describe("input checks (before anything on disk changes)", () => {
     expect(targets).toContain("x86_64_defconfig");
     expect(targets).not.toContain("xen.config");
     expect(checkMakeTarget("x86_64_defconfig", targets)).toBe("x86_64_defconfig");
-    expect(inputError(() => checkMakeTarget("nosuchconfig", targets)).message).toMatch(/^make_target: expected one of defconfig, tinyconfig, .*x86_64_defconfig, got "nosuchconfig"\.$/);
+    expect(inputError(() => checkMakeTarget("nosuchconfig", targets)).message).toMatch(/^make_target: expected a config target this tree has: "defconfig", "tinyconfig", .*"x86_64_defconfig", got "nosuchconfig"\.$/);
   });
 });
 

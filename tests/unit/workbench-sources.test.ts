@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { checkSource, checkSources, checkUrl, isDue, parseSourcesToml, refreshCron, loadSourcesFile } from "../../f/workbench/sources.ts";
+import { checkSource, checkSources, checkUrl, DEFAULT_SOURCES, isDue, parseSourcesToml, refreshCron, loadSourcesFile } from "../../f/workbench/sources.ts";
+import { planRun } from "../../f/workbench/sync_mirrors.ts";
 
 const WB = join(import.meta.dirname, "../../f/workbench");
 /** The default source list, at the repository root: a worker never receives a .toml file. */
@@ -38,6 +39,21 @@ describe("the default sources file", () => {
   it.each(["init__flow", "fetch__flow"])("is exactly the default of %s's sources input", async (flow) => {
     const doc = parse(readFileSync(join(WB, flow, "flow.yaml"), "utf8"));
     expect(doc.schema.properties.sources.default).toEqual(await loadSourcesFile(SOURCES_FILE));
+  });
+  it("is DEFAULT_SOURCES, the default the flows parse with (a worker has no .toml file)", async () => {
+    expect(DEFAULT_SOURCES).toEqual(await loadSourcesFile(SOURCES_FILE));
+  });
+  it("the schedule's args alone (only_due, as a server passes them) parse to the default sources", () => {
+    const doc = parse(readFileSync(join(WB, "refresh.schedule.yaml"), "utf8"));
+    expect(planRun("fetch", doc.args)).toEqual({ list: DEFAULT_SOURCES, mode: "refresh-due" });
+    expect(planRun("fetch", { ...doc.args, sources: null })).toEqual({ list: DEFAULT_SOURCES, mode: "refresh-due" });
+    expect(planRun("init", null)).toEqual({ list: DEFAULT_SOURCES, mode: "ensure" });
+  });
+  it("a wrong source is one sentence naming it as the user wrote it", () => {
+    expect(() => planRun("init", { sources: [{ name: "linux", url: "nope" }] })).toThrow(/^sources\[0\]\.url: expected a git URL/);
+    expect(() => planRun("init", { sources: [] })).toThrow(/^sources: expected a non-empty array/);
+    expect(() => planRun("init", { sources: [{ name: "a/b", url: "/x" }] })).toThrow(/^sources\[0\]\.name: expected a name/);
+    expect(() => planRun("init", { only_due: true })).toThrow(/^only_due: expected one of the flow's inputs \(sources\)/);
   });
   it("sets the refresh schedule's cron, and the schedule runs fetch with only_due", async () => {
     const doc = parse(readFileSync(join(WB, "refresh.schedule.yaml"), "utf8"));

@@ -1,49 +1,24 @@
-// configure, shared by the three branches of the flow's config-method branchone.
-// Every method: validate against the checked-out tree (unknown target or fragment is an
-// InputError before make runs), make the base .config, merge the requested options in a
-// fixed order, run olddefconfig, then check that every requested option is really set
-// (olddefconfig drops an option with unmet dependencies without a word).
+// configure: make the .config by the chosen method: config_method make_target (the base
+// target alone), preset (a preset merged onto it) or fragments (fragments merged onto it,
+// in order); then olddefconfig, then the check that every requested option is really set
+// (olddefconfig drops an option with unmet dependencies without a word). The inputs
+// were checked against the tree by check_inputs, so an unknown target or fragment never
+// gets here. Writes the shared ccache.conf (once per build).
 
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../../common/atomic.ts";
-import { devshellDrvPath } from "../../common/devshell/nix_develop.ts";
 import { buildIdentity, contentDigest } from "../../common/pipeline/identity.ts";
+import { readStepContext } from "../../common/pipeline/project.ts";
+import { writeCcacheConfFor } from "../../common/pipeline/toolchain.ts";
 import { setProgress } from "../../common/progress.ts";
-import { headOf, kernelContext, resolveFragments, runMake, treeBaseTargets, type KernelStepInputs, type ResolvedFragment } from "./kbuild.ts";
-import {
-  checkMakeTarget,
-  droppedMessage,
-  droppedOptions,
-  IMAGELESS_PRESET,
-  KDEVFLOW_OPTIONS,
-  mergeConfigText,
-  mergeRequested,
-  parseConfig,
-  renderFragment,
-  type ConfigMethod,
-  type Preset,
-} from "./plan.ts";
+import { treeReader } from "../../workbench/git.ts";
+import { droppedMessage, droppedOptions, IMAGELESS_PRESET, KDEVFLOW_OPTIONS, mergeConfigText, mergeRequested, parseConfig, renderFragment, type Preset } from "./config.ts";
+import { Inputs } from "./inputs.ts";
+import { headOf, kernelMake, resolveFragments, runMake } from "./kbuild.ts";
+import { configPath } from "./project.ts";
 
 const STAMP_FILE = ".kdevflow-configure.json";
-
-export interface ConfigureRequest extends KernelStepInputs {
-  method: ConfigMethod;
-  make_target: string;
-  preset?: Preset;
-  fragments?: string[];
-  wipe_build: boolean;
-}
-
-export interface ConfigureResult {
-  config: string;
-  config_method: ConfigMethod;
-  make_target: string;
-  /** The fragments merged, in order, with where each came from. */
-  fragments: { name: string; path: string; origin: string }[];
-  /** Every option asked for, as CONFIG_X=value, checked present after olddefconfig. */
-  requested: string[];
-}
 
 export function presetFragments(preset: Preset): { name: string; text: string }[] {
   switch (preset) {
@@ -52,67 +27,62 @@ export function presetFragments(preset: Preset): { name: string; text: string }[
   }
 }
 
-export async function configureKernel(req: ConfigureRequest): Promise<ConfigureResult> {
-  const ctx = await kernelContext(req);
-  // Validate against the tree before anything is written.
-  checkMakeTarget(req.make_target, await treeBaseTargets(req.worktree, req.arch));
-  let merged: { name: string; text: string }[] = [];
-  let resolved: ResolvedFragment[] = [];
-  if (req.method === "fragments") {
-    resolved = await resolveFragments(req.fragments ?? [], req.worktree, req.arch);
-    merged = resolved.map((f) => ({ name: f.name, text: f.text }));
-  } else if (req.method === "preset") {
-    merged = presetFragments(req.preset ?? "imageless");
-  }
+export async function main(checked: object, worktree: object) {
+  const { inputs: i, toolchain, wt } = readStepContext(Inputs, checked, worktree);
+  const k = await kernelMake(i, toolchain, wt);
+  const resolved = i.config_method === "fragments" ? await resolveFragments(i.fragments, treeReader(wt.worktree), i.arch) : [];
+  const merged: { name: string; text: string }[] =
+    i.config_method === "fragments" ? resolved.map((f) => ({ name: f.name, text: f.text })) : i.config_method === "preset" ? presetFragments(i.preset) : [];
   merged.push({ name: "kdevflow release naming", text: renderFragment(KDEVFLOW_OPTIONS, "kdevflow names the release") });
 
-  if (req.wipe_build) {
-    console.log(`wipe_build: emptying ${req.build_dir}`);
-    for (const entry of await readdir(req.build_dir).catch(() => [] as string[])) await rm(join(req.build_dir, entry), { recursive: true, force: true });
+  if (i.wipe_build) {
+    console.log(`wipe_build: emptying ${wt.build_dir}`);
+    for (const entry of await readdir(wt.build_dir).catch(() => [] as string[])) await rm(join(wt.build_dir, entry), { recursive: true, force: true });
   }
-  const configPath = join(req.build_dir, ".config");
+  await writeCcacheConfFor(toolchain);
+  const config = configPath(wt.build_dir);
   // Kconfig is deterministic: the same base target, options, tree and toolchain give the
   // same .config. When this build dir's .config came from exactly these inputs and is
   // unchanged since, keep it instead of running make again (a reused or no-op build
   // then costs seconds, not a kconfig run).
-  const stampPath = join(req.build_dir, STAMP_FILE);
+  const stampPath = join(wt.build_dir, STAMP_FILE);
   const key = buildIdentity({
-    method: req.method,
-    make_target: req.make_target,
+    method: i.config_method,
+    make_target: i.make_target,
     fragments: merged.map((m) => m.text),
-    tree: (await headOf(req.worktree)).tree,
-    arch: req.arch,
-    compiler: req.compiler,
-    make_args: [...ctx.make.makeArgv],
-    devshell: await devshellDrvPath(ctx.shell),
+    tree: (await headOf(wt.worktree)).tree,
+    arch: i.arch,
+    compiler: i.compiler,
+    make_args: [...k.make.makeArgv],
+    devshell: toolchain.drv,
   });
   const stamp = JSON.parse(await readFile(stampPath, "utf8").catch(() => "{}")) as { key?: string; config?: string };
-  const current = await readFile(configPath, "utf8").catch(() => null);
+  const current = await readFile(config, "utf8").catch(() => null);
   if (stamp.key === key && current !== null && stamp.config === contentDigest(current)) {
-    console.log(`configure: ${configPath} was made from these same inputs (${key}) and is unchanged; keeping it`);
+    console.log(`configure: ${config} was made from these same inputs (${key}) and is unchanged; keeping it`);
   } else {
     await rm(stampPath, { force: true });
-    await setProgress(10, `make ${req.make_target}`);
-    await runMake(ctx, [req.make_target]);
-    const base = await readFile(configPath, "utf8");
-    await writeFile(configPath, mergeConfigText(base, merged));
+    await setProgress(10, `make ${i.make_target}`);
+    await runMake(k, [i.make_target]);
+    await writeFile(config, mergeConfigText(await readFile(config, "utf8"), merged));
     await setProgress(60, "olddefconfig");
-    await runMake(ctx, ["olddefconfig"]);
-    await writeJsonAtomic(stampPath, { key, config: contentDigest(await readFile(configPath, "utf8")) });
+    await runMake(k, ["olddefconfig"]);
+    await writeJsonAtomic(stampPath, { key, config: contentDigest(await readFile(config, "utf8")) });
   }
-  const final = parseConfig(await readFile(configPath, "utf8"));
   const requested = mergeRequested(merged.map((m) => m.text));
-  const dropped = droppedOptions(requested, final);
-  if (dropped.length) throw new Error(droppedMessage(dropped, req.method));
+  const dropped = droppedOptions(requested, parseConfig(await readFile(config, "utf8")));
+  if (dropped.length) throw new Error(droppedMessage(dropped, i.config_method));
   await setProgress(100, "configured");
   return {
-    config: configPath,
-    config_method: req.method,
-    make_target: req.make_target,
+    config,
+    config_method: i.config_method,
+    make_target: i.make_target,
+    /** The fragments merged, in order, with where each came from. */
     fragments: [
       ...resolved.map((f) => ({ name: f.name, path: f.path, origin: f.origin })),
-      ...(req.method === "preset" ? [{ name: req.preset ?? "imageless", path: "(built in)", origin: "preset" }] : []),
+      ...(i.config_method === "preset" ? [{ name: i.preset, path: "(built in)", origin: "preset" }] : []),
     ],
+    /** Every option asked for, as CONFIG_X=value, checked present after olddefconfig. */
     requested: [...requested].map(([k, v]) => (v === "n" ? `# CONFIG_${k} is not set` : `CONFIG_${k}=${v}`)),
   };
 }

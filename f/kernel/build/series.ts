@@ -2,7 +2,7 @@
 // cover letter's, else the first patch's) and the Bare branch it is kept as. Pure.
 
 import { capLabel, seriesLabel } from "../../common/pipeline/label.ts";
-import type { SeriesSource } from "./plan.ts";
+import { InputError } from "../../common/errors.ts";
 
 /**
  * `b4 am` into `outDir`: from a local mbox with -m (offline), or by message-id (b4
@@ -29,3 +29,17 @@ export function coverSubjectOf(coverText: string | null, mboxText: string): stri
 export function seriesBranch(subject: string): string {
   return `b4/${capLabel(seriesLabel(subject), 100)}`;
 }
+
+const MESSAGE_ID = /^<?[^\s<>@]+@[^\s<>@]+>?$/;
+
+export type SeriesSource = { kind: "none" } | { kind: "msgid"; msgid: string } | { kind: "mbox"; path: string };
+
+/** b4_series: empty, a message-id (with or without <>), or an absolute mbox path. */
+export function parseSeries(value: string): SeriesSource {
+  const v = (value ?? "").trim();
+  if (!v) return { kind: "none" };
+  if (v.startsWith("/")) return { kind: "mbox", path: v };
+  if (MESSAGE_ID.test(v)) return { kind: "msgid", msgid: v.replace(/^<|>$/g, "") };
+  throw new InputError("b4_series", "a message-id (id@host) or the absolute path of a local mbox", v);
+}
+

@@ -26,9 +26,6 @@ export const MODULE_PATHS = {
   shares: ["nixos-flake", "nixosModules", "shares"],
 } as const;
 
-/** virtiofs tags the boot flow uses itself; a user share cannot take them. */
-export const RESERVED_TAGS = ["store", "modules"] as const;
-
 /** Guest paths a share must not cover. */
 export const RESERVED_MOUNT_POINTS = ["/nix", "/lib/modules", "/proc", "/sys", "/dev", "/run", "/tmp"] as const;
 

@@ -6,14 +6,14 @@
 import { posix } from "node:path";
 import { InputError } from "../../common/errors.ts";
 import { checkName, type WorkbenchLayout } from "../../common/layout.ts";
-import { resolveFlake } from "../../common/nix.ts";
+import { flakeRefProblem, resolveFlake } from "../../common/nix.ts";
+import { tagFromTarget, tagProblem } from "../../common/shares.ts";
 import {
   DEFAULT_PROFILES,
   DEFAULT_USER,
   GATED_PROFILES,
   PROFILES,
   RESERVED_MOUNT_POINTS,
-  RESERVED_TAGS,
   TEST_SUITES,
   type Profile,
   type TestSuite,
@@ -128,8 +128,8 @@ export const SSH_KEY_TYPES = [
  * truncated paste or a key with authorized_keys options is refused. The comment may hold
  * any printable text (it is escaped when written into Nix).
  */
-export function checkSshKey(value: unknown, index: number): string {
-  const field = `ssh_keys[${index}]`;
+export function checkSshKey(value: unknown, index: number, list = "ssh_keys"): string {
+  const field = `${list}[${index}]`;
   const expected = "an OpenSSH public key line ('<type> <base64 key> [comment]')";
   if (typeof value !== "string") throw new InputError(field, expected, value);
   const line = value.trim();
@@ -159,20 +159,12 @@ function checkAbsolutePath(field: string, value: unknown, what: string): string 
   return normal;
 }
 
-const TAG = /^[A-Za-z0-9_-]{1,36}$/;
-
-/** The default tag of a share: its guest path as a slug (virtiofs tags hold 36 bytes). */
-export function tagFromTarget(target: string): string {
-  const slug = target.replace(/^\/+/, "").replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "");
-  return (slug || "share").slice(0, 36);
-}
-
-export function checkShares(given: readonly ShareInput[] | null | undefined): Share[] {
+export function checkShares(given: readonly ShareInput[] | null | undefined, list = "shares"): Share[] {
   if (given === undefined || given === null) return [];
-  if (!Array.isArray(given)) throw new InputError("shares", "a list of {source, target?, tag?, read_only?}", given);
+  if (!Array.isArray(given)) throw new InputError(list, "a list of {source, target?, tag?, read_only?}", given);
   const shares: Share[] = [];
   given.forEach((raw, i) => {
-    const field = `shares[${i}]`;
+    const field = `${list}[${i}]`;
     if (!raw || typeof raw !== "object") throw new InputError(field, "an object {source, target?, tag?, read_only?}", raw);
     const source = checkAbsolutePath(`${field}.source`, raw.source, "the host directory to share");
     const target = checkAbsolutePath(`${field}.target`, raw.target || source, "the guest mount point");
@@ -181,9 +173,8 @@ export function checkShares(given: readonly ShareInput[] | null | undefined): Sh
       throw new InputError(`${field}.target`, `a guest mount point outside /, ${RESERVED_MOUNT_POINTS.join(", ")}`, target);
     }
     const tag = raw.tag || tagFromTarget(target);
-    if (!TAG.test(tag) || (RESERVED_TAGS as readonly string[]).includes(tag)) {
-      throw new InputError(`${field}.tag`, `a virtiofs tag of 1 to 36 letters, digits, '_' or '-', other than ${RESERVED_TAGS.join(" and ")}`, tag);
-    }
+    const bad = tagProblem(tag);
+    if (bad) throw new InputError(`${field}.tag`, bad, tag);
     if (raw.read_only !== undefined && raw.read_only !== null && typeof raw.read_only !== "boolean") {
       throw new InputError(`${field}.read_only`, "true or false", raw.read_only);
     }
@@ -195,24 +186,23 @@ export function checkShares(given: readonly ShareInput[] | null | undefined): Sh
 }
 
 const PACKAGE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-const URL_SCHEME = /^(path|git\+https|git\+http|git\+ssh|git\+file|git|github|gitlab|sourcehut|tarball\+https|tarball\+file|file\+https|file\+file|https|http|file):/;
 
-export function checkSourceOverrides(given: readonly SourceOverrideInput[] | null | undefined): SourceOverride[] {
+export function checkSourceOverrides(given: readonly SourceOverrideInput[] | null | undefined, list = "source_overrides"): SourceOverride[] {
   if (given === undefined || given === null) return [];
-  if (!Array.isArray(given)) throw new InputError("source_overrides", "a list of {package, url}", given);
+  if (!Array.isArray(given)) throw new InputError(list, "a list of {package, url}", given);
   const out: SourceOverride[] = [];
   given.forEach((raw, i) => {
-    const field = `source_overrides[${i}]`;
+    const field = `${list}[${i}]`;
     if (!raw || typeof raw !== "object") throw new InputError(field, "an object {package, url}", raw);
     if (typeof raw.package !== "string" || !PACKAGE.test(raw.package)) {
       throw new InputError(`${field}.package`, "a package name of lowercase letters, digits, '_' or '-'", raw.package);
     }
     if (out.some((o) => o.package === raw.package)) throw new InputError(`${field}.package`, "each package overridden once", raw.package);
     let url = typeof raw.url === "string" ? raw.url.trim() : raw.url;
-    if (typeof url === "string" && url.startsWith("/")) url = `path:${url}`;
-    if (typeof url !== "string" || /[\s\0]/.test(url) || !URL_SCHEME.test(url) || /^path:(?!\/)/.test(url)) {
-      throw new InputError(`${field}.url`, "a flake reference such as git+https://host/repo?ref=branch or an absolute path", raw.url);
+    if (typeof url !== "string" || url === "" || flakeRefProblem(url) !== null) {
+      throw new InputError(`${field}.url`, "a flake reference such as git+https://host/repo?ref=branch, github:owner/repo or an absolute path", raw.url);
     }
+    if (url.startsWith("/")) url = `path:${url}`;
     out.push({ package: raw.package, input: `${raw.package}-src`, url });
   });
   return out;

@@ -1,14 +1,16 @@
-// Step 1 of f/nix/build: render the per-VM config directory
-// WORKERS_DIR/<WORKER_INDEX>/nix/<vm>/ : flake.nix from the library's imageless
-// template and default.nix from the typed inputs. Every input is checked before anything
-// is written; both files are printed before the step returns.
+// Step 1 of f/nix/build: parse the flow's inputs once (inputs.ts; null means not given)
+// and render the per-VM config directory WORKERS_DIR/<WORKER_INDEX>/nix/<vm>/ : flake.nix
+// from the library's imageless template and default.nix from the plan. Every input is
+// checked before anything is written; both files are printed before the step returns.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../common/atomic.ts";
 import { workbenchLayout } from "../../common/layout.ts";
 import { withLock } from "../../common/lock.ts";
+import { parseInputs } from "../../common/inputs.ts";
 import { setProgress } from "../../common/progress.ts";
+import { Inputs } from "./inputs.ts";
 import { readTemplate } from "./library.ts";
 import { configDirFor, configLockPath, planClosure } from "./plan.ts";
 import { renderDefaultNix, renderFlakeNix } from "./render.ts";
@@ -20,27 +22,9 @@ async function writeIfChanged(path: string, content: string): Promise<boolean> {
   return true;
 }
 
-export async function main(
-  vm: string,
-  nixos_flake: string = "",
-  profiles: ("devel" | "build-tools" | "monitoring" | "controller")[] = ["devel", "build-tools", "monitoring"],
-  test_suites: ("fstests" | "blktests" | "ltp" | "mmtests" | "pynfs" | "selftests" | "sysbench" | "gitr")[] = [
-    "fstests",
-    "blktests",
-    "ltp",
-    "mmtests",
-    "pynfs",
-    "selftests",
-    "sysbench",
-    "gitr",
-  ],
-  shares: { source: string; target?: string; tag?: string; read_only?: boolean }[] = [],
-  ssh_keys: string[] = [],
-  hostname: string = "",
-  user: string = "kdevops",
-  source_overrides: { package: string; url: string }[] = [],
-) {
-  const plan = planClosure({ vm, nixos_flake, profiles, test_suites, shares, ssh_keys, hostname, user, source_overrides });
+export async function main(flow_input: object) {
+  const inputs = parseInputs(Inputs, flow_input);
+  const plan = planClosure(inputs);
   const layout = workbenchLayout();
   const configDir = configDirFor(layout, plan.vm);
   const template = await readTemplate(plan.library);
@@ -65,5 +49,6 @@ export async function main(
     hostname: plan.hostname,
     user: plan.user,
     shares: plan.shares.map((s) => ({ tag: s.tag, source: s.source, target: s.target, read_only: s.readOnly })),
+    update_lock: inputs.update_lock,
   };
 }

@@ -7,47 +7,50 @@
 // qemu_binary in the Nix store; publish then roots it under the store key.
 
 import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { z } from "zod";
+import { readResult } from "../../common/inputs.ts";
 import { workbenchLayout } from "../../common/layout.ts";
 import { QemuManifest } from "../../common/manifest.ts";
 import { nixArgv, nixOptionsFromEnv, nixSystem, resolveFlake } from "../../common/nix.ts";
 import { buildIdentity } from "../../common/pipeline/identity.ts";
-import { capLabel, checkCustomLabel, deriveLabel } from "../../common/pipeline/label.ts";
+import { capLabel, deriveLabel } from "../../common/pipeline/label.ts";
+import { checkedSchema } from "../../common/pipeline/project.ts";
 import { decideReuse } from "../../common/pipeline/reuse.ts";
 import { setProgress } from "../../common/progress.ts";
 import { capture } from "../../common/run.ts";
-import { firmwareDirs, HOST_FIRMWARE_DIRS, LABEL_MAX, nixIdentityParts, parseVersionFile, PC_BIOS_FILES, PROJECT, storeKey } from "./plan.ts";
+import { treeReader } from "../../workbench/git.ts";
+import { Inputs } from "./inputs.ts";
+import { firmwareDirs, HOST_FIRMWARE_DIRS, LABEL_MAX, nixIdentityParts, PC_BIOS_FILES, PROJECT, storeKey } from "./plan.ts";
 import { nixPackagePlan, parseQemuVersionOutput, targetsFromBinaries } from "./nix_plan.ts";
+import { readQemuTree } from "./tree.ts";
 
-export async function main(
-  nix_source: "flake" | "qemu_ref" = "flake",
-  qemu_ref: string = "",
-  worktree: string = "",
-  bare: string = "",
-  commit: string = "",
-  resolved_ref: string = "",
-  custom_label: boolean = false,
-  label: string = "",
-  reuse: boolean = true,
-  nixos_flake: string = "",
-) {
-  const customLabel = custom_label ? checkCustomLabel(label) : null;
-  const flake = resolveFlake(nixos_flake);
+/** What nix_package reads of prepare_worktree's result, for nix_source qemu_ref. */
+const PreparedSource = z.object({ worktree: z.string(), bare: z.string(), commit: z.string() });
+
+export async function main(checked: object, worktree: object | null = null) {
+  const c = readResult(checkedSchema(Inputs), checked, "check_inputs' result");
+  const i = c.inputs;
+  const fromRef = i.nix_source === "qemu_ref";
+  const wt = fromRef ? readResult(PreparedSource, worktree, "prepare_worktree's result (nix_source qemu_ref)") : null;
+  const flake = resolveFlake(i.nixos_flake);
   const options = nixOptionsFromEnv();
-  const version = nix_source === "qemu_ref" ? parseVersionFile(await readFile(join(worktree, "VERSION"), "utf8")) : null;
-  const plan = nixPackagePlan({ source: nix_source, flake, system: nixSystem(), bare, commit, version });
+  const version = wt ? (await readQemuTree(treeReader(wt.worktree), wt.worktree)).version : null;
+  const plan = nixPackagePlan({ source: i.nix_source, flake, system: nixSystem(), bare: wt?.bare, commit: wt?.commit, version });
 
   await setProgress(5, `evaluate ${plan.what}`);
   const drvPath = await capture(nixArgv([...plan.evalArgs, ...plan.drvPathArgs], options));
   const identity = buildIdentity(nixIdentityParts({ drvPath }));
-  const name =
-    customLabel ??
-    (nix_source === "qemu_ref" ? capLabel(deriveLabel({ ref: qemu_ref, refIsUpstreamTag: resolved_ref.startsWith("refs/tags/") }), LABEL_MAX) : "nixpkgs");
+  // The flake's own package is named `nixpkgs` unless labelled: it has no ref.
+  const name = capLabel(
+    deriveLabel({ customLabel: i.custom_label ? i.label : null, ref: fromRef ? i.qemu_ref : "nixpkgs", refIsUpstreamTag: fromRef && (c.source?.resolved_ref ?? "").startsWith("refs/tags/") }),
+    LABEL_MAX,
+  );
 
   const layout = workbenchLayout();
   const resultDir = join(layout.slotDir, "qemu-nix");
-  const decision = await decideReuse(QemuManifest, PROJECT, identity, reuse, layout);
+  const decision = await decideReuse(QemuManifest, PROJECT, identity, i.reuse, layout);
   if (decision.reuse && decision.manifest) return { manifest: decision.manifest, result_dir: resultDir };
 
   await setProgress(10, `nix build ${plan.what}`);
@@ -68,8 +71,8 @@ export async function main(
     qemu_binary: qemuBinary,
     version: version ?? reported,
     target_list: targets.list,
-    commit: nix_source === "qemu_ref" ? commit : "",
-    ref: nix_source === "qemu_ref" ? qemu_ref : `${flake}#qemu`,
+    commit: wt ? wt.commit : "",
+    ref: fromRef ? i.qemu_ref : `${flake}#qemu`,
     destdir: out,
     identity,
     label: name,

@@ -4,11 +4,12 @@
 // output (progress, -Werror failures). No git, make or Nix here: the steps in this
 // folder read the tree, call these, and run the result.
 
-import { z } from "zod";
 import { InputError } from "../../common/errors.ts";
+import { choiceList } from "../../common/inputs.ts";
 import { QemuManifest } from "../../common/manifest.ts";
 import { splitArgs } from "../../common/pipeline/args.ts";
 import type { IdentityParts } from "../../common/pipeline/identity.ts";
+import type { Compiler } from "../../common/pipeline/fields.ts";
 import { CUSTOM_LABEL_MAX, storeKey as projectStoreKey } from "../../common/pipeline/label.ts";
 
 export const PROJECT = "qemu";
@@ -17,9 +18,7 @@ export const PROJECT = "qemu";
  * budget as for a kernel, and capLabel keeps a trailing -vN.
  */
 export const LABEL_MAX = CUSTOM_LABEL_MAX;
-export const DEFAULT_TARGETS = ["x86_64-softmmu"];
-export const COMPILERS = ["gcc", "clang"] as const;
-export type Compiler = (typeof COMPILERS)[number];
+export const DEFAULT_TARGETS: readonly (typeof TARGET_CHOICES)[number][] = ["x86_64-softmmu"];
 
 /**
  * The targets the form offers (a static multiselect: a Windmill multiselect needs its
@@ -51,35 +50,11 @@ export function targetsInTree(fileNames: readonly string[]): string[] {
     .sort();
 }
 
-/**
- * The chosen targets in canonical form: trimmed, de-duplicated, sorted (configure does
- * not care about the order, so neither does the identity). Accepts the multiselect's
- * array or one comma-separated string.
- */
-export function normalizeTargetList(value: unknown): string[] {
-  const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : null;
-  if (!items || !items.every((t) => typeof t === "string")) {
-    throw new InputError("target_list", "a list of QEMU targets such as x86_64-softmmu", value);
-  }
-  const targets = [...new Set((items as string[]).map((t) => t.trim()).filter(Boolean))].sort();
-  if (targets.length === 0) throw new InputError("target_list", "at least one QEMU target such as x86_64-softmmu", value);
-  for (const t of targets) {
-    if (!TARGET_NAME.test(t)) {
-      throw new InputError("target_list", "target names of the form <arch>-softmmu, <arch>-linux-user or <arch>-bsd-user", t);
-    }
-  }
-  return targets;
-}
-
 /** Every chosen target must exist in the checked-out tree; the error lists the valid ones. */
 export function checkTargetsInTree(targets: readonly string[], available: readonly string[]): void {
   const missing = targets.filter((t) => !available.includes(t));
   if (missing.length === 0) return;
-  throw new InputError(
-    "target_list",
-    `targets this tree's configs/targets/ has (${available.join(", ") || "none"})`,
-    missing.join(","),
-  );
+  throw new InputError("target_list", available.length ? `targets this tree's configs/targets/ has: ${choiceList(available)}` : "a tree with configs/targets/ (this one has none)", missing.join(","));
 }
 
 /** The one argv element configure takes: x86_64-softmmu,aarch64-softmmu. */
@@ -126,13 +101,6 @@ export function checkConfigureArgs(args: readonly string[]): string[] {
 
 // ---------------------------------------------------------------------------------
 // configure
-
-export function checkCompiler(value: unknown): Compiler {
-  if (typeof value !== "string" || !(COMPILERS as readonly string[]).includes(value)) {
-    throw new InputError("compiler", "gcc or clang", value);
-  }
-  return value as Compiler;
-}
 
 /** The --cc/--cxx values: `ccache gcc` is one argument that meson word-splits. */
 export function compilerCommands(compiler: Compiler, ccache: boolean): { cc: string; cxx: string } {
@@ -285,59 +253,38 @@ export function firmwareDirs(p: { installDataDir: string; installHasBios: boolea
 export const HOST_FIRMWARE_DIRS = ["/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"];
 
 // ---------------------------------------------------------------------------------
-// What configure hands the later steps, and the manifest they end with
+// The manifest
 
-/**
- * The configure step's result: everything compile, devtools, install and publish need,
- * decided once. Later steps parse it with this schema and trust it.
- */
-export const Configured = z.object({
-  reused: z.boolean(),
-  /** The published manifest when the identity was already in the Store. */
-  manifest: QemuManifest.nullable(),
-  identity: z.string().regex(/^[0-9a-f]{12}$/),
-  label: z.string().min(1),
-  version: z.string().min(1),
-  store_key: z.string().min(1),
-  prefix: z.string().regex(/^\//),
-  targets: z.array(z.string()).min(1),
-  compiler: z.enum(COMPILERS),
-  worktree: z.string().regex(/^\//),
-  build_dir: z.string().regex(/^\//),
-  commit: z.string(),
-  ref: z.string().min(1),
-  ccache_env: z.record(z.string(), z.string()),
-  configure_argv: z.array(z.string()),
-});
-export type Configured = z.infer<typeof Configured>;
-
-export function parseConfigured(value: unknown): Configured {
-  const parsed = Configured.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InputError("configured", `the configure step's result (${issue?.path.join(".") || "(top level)"}: ${issue?.message ?? "invalid"})`);
-  }
-  return parsed.data;
-}
-
-/** The as-built manifest of a make build, before publishing rebases it into the Store. */
-export function makeManifest(c: Configured, facts: { firmwareDirs: string[]; hasQemuImg: boolean; builtAt: string }): QemuManifest {
+/** The as-built manifest of a make build, before publish rebases it into the Store. */
+export function makeManifest(b: {
+  prefix: string;
+  targets: readonly string[];
+  version: string;
+  commit: string;
+  ref: string;
+  identity: string;
+  label: string;
+  store_key: string;
+  firmwareDirs: string[];
+  hasQemuImg: boolean;
+  builtAt: string;
+}): QemuManifest {
   return {
     kind: "qemu",
     method: "make",
-    qemu_binary: `${c.prefix}/bin/${emulatorName(c.targets)}`,
-    version: c.version,
-    target_list: targetListArg(c.targets),
-    commit: c.commit,
-    ref: c.ref,
-    destdir: c.prefix,
-    identity: c.identity,
-    label: c.label,
+    qemu_binary: `${b.prefix}/bin/${emulatorName(b.targets)}`,
+    version: b.version,
+    target_list: targetListArg(b.targets),
+    commit: b.commit,
+    ref: b.ref,
+    destdir: b.prefix,
+    identity: b.identity,
+    label: b.label,
     store_path: null,
-    store_key: c.store_key,
-    firmware_dirs: facts.firmwareDirs,
-    qemu_img: facts.hasQemuImg ? `${c.prefix}/bin/qemu-img` : null,
+    store_key: b.store_key,
+    firmware_dirs: b.firmwareDirs,
+    qemu_img: b.hasQemuImg ? `${b.prefix}/bin/qemu-img` : null,
     reused: false,
-    built_at: facts.builtAt,
+    built_at: b.builtAt,
   };
 }

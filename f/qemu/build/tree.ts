@@ -1,10 +1,10 @@
 // Reading what a QEMU source tree says about itself: its version, the targets it can
 // build, whether its configure knows --disable-download and whether it has meson wrap
-// files to download. Thin: the decisions are in plan.ts.
+// files to download. It reads through a SourceReader, so the first step can ask the
+// Bare's commit before any worktree exists, and later steps the worktree. Thin: the
+// decisions are in plan.ts.
 
-import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import type { SourceReader } from "../../common/pipeline/project.ts";
 import { hasSubprojectWraps, parseVersionFile, supportsDisableDownload, targetsInTree } from "./plan.ts";
 
 export interface QemuTreeFacts {
@@ -14,24 +14,15 @@ export interface QemuTreeFacts {
   subprojectWraps: boolean;
 }
 
-async function listDir(dir: string): Promise<string[]> {
-  return existsSync(dir) ? readdir(dir) : [];
-}
-
-export async function readQemuTree(src: string): Promise<QemuTreeFacts> {
-  let versionText: string;
-  try {
-    versionText = await readFile(join(src, "VERSION"), "utf8");
-  } catch {
-    throw new Error(`${src} is not a QEMU source tree: it has no VERSION file`);
-  }
-  const configure = await readFile(join(src, "configure"), "utf8").catch(() => {
-    throw new Error(`${src} is not a QEMU source tree: it has no configure script`);
-  });
+export async function readQemuTree(tree: SourceReader, where: string): Promise<QemuTreeFacts> {
+  const versionText = await tree.read("VERSION");
+  if (versionText === null) throw new Error(`${where} is not a QEMU source tree: it has no VERSION file`);
+  const configure = await tree.read("configure");
+  if (configure === null) throw new Error(`${where} is not a QEMU source tree: it has no configure script`);
   return {
     version: parseVersionFile(versionText),
-    targets: targetsInTree(await listDir(join(src, "configs", "targets"))),
+    targets: targetsInTree(await tree.list("configs/targets")),
     disableDownload: supportsDisableDownload(configure),
-    subprojectWraps: hasSubprojectWraps(await listDir(join(src, "subprojects"))),
+    subprojectWraps: hasSubprojectWraps(await tree.list("subprojects")),
   };
 }

@@ -2,8 +2,11 @@
 // (console log, extra disks), its runtime folder, and the templates when no guest uses
 // them any more. Returns every path it removed.
 
+import { parseInputs } from "../../common/inputs.ts";
 import { destroyGuest } from "../lib/guest.ts";
+import { Inputs } from "./inputs.ts";
 
-export async function main(vm: string, timeout_s: number = 10) {
-  return destroyGuest(vm, process.env, timeout_s);
+export async function main(flow_input: object) {
+  const i = parseInputs(Inputs, flow_input);
+  return destroyGuest(i.vm, process.env, i.timeout_s);
 }

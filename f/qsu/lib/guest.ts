@@ -8,6 +8,8 @@ import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../common/atomic.ts";
 import { InputError } from "../../common/errors.ts";
+import { parseInputs } from "../../common/inputs.ts";
+import { Inputs } from "../boot/inputs.ts";
 import { checkName, systemPaths, workbenchLayout, type Env } from "../../common/layout.ts";
 import { withLock } from "../../common/lock.ts";
 import { run } from "../../common/run.ts";
@@ -96,8 +98,9 @@ export interface PreparedBoot {
 }
 
 /** Validate and plan; nothing on disk changes (the KVM probe cache under XDG_RUNTIME_DIR aside). */
-export async function prepareBoot(input: BootInput, env: Env = process.env): Promise<PreparedBoot> {
-  const vm = checkName("vm", input.vm);
+export async function prepareBoot(raw: BootInput, env: Env = process.env): Promise<PreparedBoot> {
+  const input = parseInputs(Inputs, raw);
+  const vm = input.vm;
   const layout = workbenchLayout(env);
   const paths = vmPaths(layout, env, vm);
   const state = await readState(paths.stateFile);

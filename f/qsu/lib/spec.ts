@@ -4,49 +4,17 @@
 // free) go through `Probes`, so the whole validation runs with fakes in unit tests and
 // with the real machine in a step.
 
-import { basename, dirname, isAbsolute } from "node:path";
+import { basename, dirname } from "node:path";
 import { InputError } from "../../common/errors.ts";
-import { checkName } from "../../common/layout.ts";
 import { ClosureResult, KernelManifest, loadManifest, QemuManifest } from "../../common/manifest.ts";
+import { parseInputs } from "../../common/inputs.ts";
+import { Inputs } from "../boot/inputs.ts";
 
 export type Accel = "auto" | "kvm" | "tcg";
 export type Transport = "virtiofs" | "9p";
 
-export interface ShareInput {
-  tag: string;
-  path: string;
-  transport?: Transport;
-  readonly?: boolean;
-}
-
-export interface ForwardInput {
-  host_port: number;
-  guest_port: number;
-  proto?: "tcp" | "udp";
-  host_address?: string;
-}
-
-/** The boot form, as the step receives it (manifests inline or as result.json paths). */
-export interface BootInput {
-  vm: string;
-  kernel: unknown;
-  qemu: unknown;
-  closure: unknown;
-  memory_mb?: number;
-  cpus?: number;
-  machine?: string;
-  accel?: Accel;
-  kernel_params?: string[];
-  shares?: ShareInput[];
-  share_transport?: Transport;
-  ssh_port?: number;
-  forwards?: ForwardInput[];
-  restrict_network?: boolean;
-  extra_disks_mb?: number[];
-  ready_marker?: string;
-  ready_ssh?: boolean;
-  timeout_s?: number;
-}
+/** The boot form, as the step receives it (a field that is null or absent takes its default). */
+export type BootInput = Record<string, unknown>;
 
 export interface Share {
   tag: string;
@@ -93,19 +61,7 @@ export interface Probes {
   portFree(address: string, port: number, proto: "tcp" | "udp"): Promise<boolean>;
 }
 
-/** What the test closure's init prints once it runs from the shared store: its `uname -r` is group 1. */
-export const DEFAULT_READY_MARKER = "KDEVFLOW-GUEST-UP release=(\\S+)";
-export const DEFAULT_SSH_PORT = 2222;
-export const MACHINES = ["q35", "pc"] as const;
-export const RESERVED_TAGS = ["store", "modules"];
-const TAG_RE = /^[A-Za-z0-9_]{1,36}$/;
-
-function wholeNumber(field: string, value: unknown, min: number, max: number, what: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new InputError(field, what, value);
-  }
-  return value;
-}
+export { DEFAULT_READY_MARKER, DEFAULT_SSH_PORT, MACHINES } from "../boot/inputs.ts";
 
 /** The folder to share as the guest's /lib/modules: the one that holds `<kernelrelease>/`. */
 export function modulesShareSource(kernel: Pick<KernelManifest, "modules_dir" | "kernelrelease">): string | null {
@@ -121,85 +77,30 @@ export function storeDirOf(path: string): string {
   return m ? m[1]! : "/nix/store";
 }
 
-function checkRegex(field: string, value: string): string {
-  try {
-    new RegExp(value);
-  } catch {
-    throw new InputError(field, "a valid regular expression", value);
-  }
-  if (value === "") throw new InputError(field, "a non-empty regular expression", value);
-  return value;
-}
-
 /**
  * Validate the boot form. `ownPorts` are host ports the same VM holds now: a reboot
  * frees them, so they do not count as taken.
  */
-export async function validateBootInput(input: BootInput, probes: Probes, ownPorts: ReadonlySet<number> = new Set()): Promise<VmSpec> {
-  const vm = checkName("vm", input.vm);
-  const memoryMb = wholeNumber("memory_mb", input.memory_mb ?? 1024, 1, 1 << 20, "a whole number of MiB greater than 0");
-  const cpus = wholeNumber("cpus", input.cpus ?? 1, 1, 255, "a whole number of CPUs from 1 to 255");
-  const machine = input.machine ?? "q35";
-  if (!(MACHINES as readonly string[]).includes(machine)) throw new InputError("machine", `one of ${MACHINES.join(", ")}`, machine);
-  const accel = input.accel ?? "auto";
-  if (!["auto", "kvm", "tcg"].includes(accel)) throw new InputError("accel", "auto, kvm or tcg", accel);
-
+export async function validateBootInput(raw: BootInput, probes: Probes, ownPorts: ReadonlySet<number> = new Set()): Promise<VmSpec> {
+  const input = parseInputs(Inputs, raw);
   const kernel = await loadManifest("kernel", KernelManifest, input.kernel);
   const qemu = await loadManifest("qemu", QemuManifest, input.qemu);
   const closure = await loadManifest("closure", ClosureResult, input.closure);
 
-  const kernelParams = input.kernel_params ?? [];
-  if (!Array.isArray(kernelParams)) throw new InputError("kernel_params", "a list of kernel parameters", kernelParams);
-  for (const p of kernelParams) {
-    if (typeof p !== "string" || p === "" || /[\s\0]/.test(p)) throw new InputError("kernel_params", "parameters without spaces or control characters, one per item", p);
-  }
-
-  const transport = input.share_transport ?? "virtiofs";
-  if (transport !== "virtiofs" && transport !== "9p") throw new InputError("share_transport", "virtiofs or 9p", transport);
+  const transport = input.share_transport;
   const shares: Share[] = [{ tag: "store", source: storeDirOf(closure.toplevel), transport, readonly: true, builtin: true }];
   const modules = modulesShareSource(kernel);
   if (modules) shares.push({ tag: "modules", source: modules, transport, readonly: true, builtin: true });
-  for (const [i, s] of (input.shares ?? []).entries()) {
-    const field = `shares[${i}]`;
-    if (!s || typeof s !== "object") throw new InputError(field, "an object with tag and path", s);
-    if (typeof s.tag !== "string" || !TAG_RE.test(s.tag)) throw new InputError(`${field}.tag`, "1 to 36 letters, digits or '_'", s.tag);
-    if (RESERVED_TAGS.includes(s.tag)) throw new InputError(`${field}.tag`, `a tag other than ${RESERVED_TAGS.join(" and ")} (the boot flow shares those)`, s.tag);
-    if (shares.some((x) => x.tag === s.tag)) throw new InputError(`${field}.tag`, "a tag no other share uses", s.tag);
-    const t = s.transport ?? "virtiofs";
-    if (t !== "virtiofs" && t !== "9p") throw new InputError(`${field}.transport`, "virtiofs or 9p", t);
-    if (typeof s.path !== "string" || !isAbsolute(s.path)) throw new InputError(`${field}.path`, "an absolute path", s.path);
-    shares.push({ tag: s.tag, source: s.path.replace(/(.)\/+$/, "$1"), transport: t, readonly: Boolean(s.readonly), builtin: false });
+  for (const [i, s] of input.shares.entries()) {
+    if (shares.some((x) => x.tag === s.tag)) throw new InputError(`shares[${i}].tag`, "a tag no other share uses", s.tag);
+    shares.push({ tag: s.tag, source: s.path.replace(/(.)\/+$/, "$1"), transport: s.transport, readonly: s.readonly, builtin: false });
   }
 
-  const forwards: Forward[] = [];
-  const sshPort = input.ssh_port === undefined ? DEFAULT_SSH_PORT : input.ssh_port;
-  if (sshPort !== 0) {
-    wholeNumber("ssh_port", sshPort, 1, 65535, "a TCP port from 1 to 65535, or 0 for no SSH forward");
-    forwards.push({ proto: "tcp", hostAddress: "127.0.0.1", hostPort: sshPort, guestPort: 22 });
-  }
-  for (const [i, f] of (input.forwards ?? []).entries()) {
-    const field = `forwards[${i}]`;
-    if (!f || typeof f !== "object") throw new InputError(field, "an object with host_port and guest_port", f);
-    const proto = f.proto ?? "tcp";
-    if (proto !== "tcp" && proto !== "udp") throw new InputError(`${field}.proto`, "tcp or udp", proto);
-    const hostPort = wholeNumber(`${field}.host_port`, f.host_port, 1, 65535, "a port from 1 to 65535");
-    const guestPort = wholeNumber(`${field}.guest_port`, f.guest_port, 1, 65535, "a port from 1 to 65535");
-    const hostAddress = f.host_address ?? "127.0.0.1";
-    if (!/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(hostAddress) || hostAddress.split(".").some((o) => Number(o) > 255)) {
-      throw new InputError(`${field}.host_address`, "an IPv4 address", hostAddress);
-    }
-    if (forwards.some((x) => x.proto === proto && x.hostPort === hostPort)) throw new InputError(`${field}.host_port`, "a host port no other forward uses", hostPort);
-    forwards.push({ proto, hostAddress, hostPort, guestPort });
-  }
-
-  const extraDisksMb = input.extra_disks_mb ?? [];
-  if (!Array.isArray(extraDisksMb)) throw new InputError("extra_disks_mb", "a list of disk sizes in MiB", extraDisksMb);
-  extraDisksMb.forEach((d, i) => wholeNumber(`extra_disks_mb[${i}]`, d, 1, 16 << 20, "a whole number of MiB greater than 0"));
-
-  const readyMarker = checkRegex("ready_marker", input.ready_marker ?? DEFAULT_READY_MARKER);
-  const readySsh = Boolean(input.ready_ssh);
-  if (readySsh && sshPort === 0) throw new InputError("ready_ssh", "an SSH forward to wait on (ssh_port is 0)", true);
-  const timeoutS = wholeNumber("timeout_s", input.timeout_s ?? 120, 1, 3600, "a whole number of seconds from 1 to 3600");
+  const sshPort = input.ssh_port;
+  const forwards: Forward[] = [
+    ...(sshPort !== 0 ? [{ proto: "tcp" as const, hostAddress: "127.0.0.1", hostPort: sshPort, guestPort: 22 }] : []),
+    ...input.forwards.map((f) => ({ proto: f.proto, hostAddress: f.host_address, hostPort: f.host_port, guestPort: f.guest_port })),
+  ];
 
   // The machine checks come last: the cheap, certain errors are reported first.
   for (const [field, path] of [
@@ -224,22 +125,22 @@ export async function validateBootInput(input: BootInput, probes: Probes, ownPor
   }
 
   return {
-    vm,
+    vm: input.vm,
     kernel,
     qemu,
     closure,
-    memoryMb,
-    cpus,
-    machine,
-    accel,
-    kernelParams,
+    memoryMb: input.memory_mb,
+    cpus: input.cpus,
+    machine: input.machine,
+    accel: input.accel,
+    kernelParams: input.kernel_params,
     shares,
     sshPort: sshPort === 0 ? null : sshPort,
     forwards,
-    restrictNetwork: Boolean(input.restrict_network),
-    extraDisksMb,
-    readyMarker,
-    readySsh,
-    timeoutS,
+    restrictNetwork: input.restrict_network,
+    extraDisksMb: input.extra_disks_mb,
+    readyMarker: input.ready_marker,
+    readySsh: input.ready_ssh,
+    timeoutS: input.timeout_s,
   };
 }
