@@ -1,5 +1,6 @@
 // The test flakes of one test run: private copies of tests/fixtures/nixos-flake (the
-// test library), tests/fixtures/nixpkgs (its stand-in nixpkgs) and
+// test library), tests/fixtures/nixpkgs (its stand-in nixpkgs, completed with nixpkgs'
+// real `lib` and host.json, where the host keeps the sshd its guests run) and
 // tests/fixtures/devshell-flake, each holding a marker no earlier run had. So:
 //
 //  - nothing a per-VM config locks has a relative path: the library names its nixpkgs
@@ -21,10 +22,29 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { withLock } from "../../f/common/lock.ts";
 import { nixArgv } from "../../f/common/nix.ts";
-import { run } from "../../f/common/run.ts";
+import { capture, run } from "../../f/common/run.ts";
 import { setupNixEnv } from "./nix.ts";
+import { hostOpenssh } from "./openssh.ts";
 
 export const FIXTURES_DIR = resolve(import.meta.dirname, "../fixtures");
+
+/** nixpkgs' lib beside this checkout (the shared reference copy), when it is there. */
+export const REFERENCE_NIXPKGS_LIB = resolve(import.meta.dirname, "../../../shared/reference/nixpkgs-lib");
+/** Where nixpkgs' lib comes from otherwise (it needs the network). */
+export const UPSTREAM_NIXPKGS_LIB = "github:nix-community/nixpkgs.lib";
+
+/**
+ * The folder holding nixpkgs' `lib/` that the stand-in nixpkgs evaluates with:
+ * KDEVFLOW_NIXPKGS_LIB, else the reference copy beside the checkout, else
+ * github:nix-community/nixpkgs.lib fetched into the store.
+ */
+export async function nixpkgsLibSource(env: Record<string, string | undefined> = process.env): Promise<string> {
+  if (env.KDEVFLOW_NIXPKGS_LIB) return env.KDEVFLOW_NIXPKGS_LIB;
+  if (existsSync(join(REFERENCE_NIXPKGS_LIB, "lib", "default.nix"))) return REFERENCE_NIXPKGS_LIB;
+  const out = JSON.parse(await capture(nixArgv(["flake", "prefetch", "--json", UPSTREAM_NIXPKGS_LIB]))) as { storePath?: string };
+  if (!out.storePath) throw new Error(`nix flake prefetch ${UPSTREAM_NIXPKGS_LIB} named no store path`);
+  return out.storePath;
+}
 
 /** The file in every copy that holds the run's id. */
 export const RUN_MARKER = ".kdevflow-test-run";
@@ -73,6 +93,7 @@ export async function makeTestFlakes(dir: string, runId: string = randomUUID()):
     const nixpkgsTmp = join(tmp, "nixpkgs");
     const libraryTmp = join(tmp, "nixos-flake");
     await copyWithMarker(join(FIXTURES_DIR, "nixpkgs"), nixpkgsTmp, runId);
+    await completeNixpkgs(nixpkgsTmp);
     await copyWithMarker(join(FIXTURES_DIR, "nixos-flake"), libraryTmp, runId);
     await copyWithMarker(join(FIXTURES_DIR, "devshell-flake"), join(tmp, "devshell-flake"), runId);
     // The final path, not the temporary one: the copy is renamed before anything reads it.
@@ -87,6 +108,15 @@ export async function makeTestFlakes(dir: string, runId: string = randomUUID()):
   // The library's own lock: written once here, so every test locks against the same pin.
   await run(nixArgv(["flake", "lock", flakes.library]), { env: { ...process.env, ...env }, quiet: true, capture: true });
   return flakes;
+}
+
+/** Give a copy of the stand-in nixpkgs nixpkgs' real lib and the host's sshd (host.json). */
+export async function completeNixpkgs(dir: string): Promise<void> {
+  const lib = join(await nixpkgsLibSource(), "lib");
+  if (!existsSync(join(lib, "default.nix"))) throw new Error(`${lib} is not nixpkgs' lib (no default.nix)`);
+  await cp(lib, join(dir, "lib"), { recursive: true });
+  await run(["chmod", "-R", "u+w", join(dir, "lib")], { quiet: true });
+  await writeFile(join(dir, "host.json"), `${JSON.stringify(await hostOpenssh(), null, 2)}\n`);
 }
 
 function testFlakesIn(dir: string, runId: string): TestFlakes {

@@ -4,7 +4,8 @@
 //
 // testKernel() gives the small bootable x86_64 test kernel (tinyconfig + the project's
 // tiny-guest fragment: serial console, initramfs, virtio, virtiofs, 9p, ACPI power-off,
-// modules with one module built) from a persistent test Workbench under
+// modules with one module built; + tests/fixtures/kernel/test-guest.config: the virtio
+// console hvc0, a virtio NIC and what the test guest's sshd needs) from a persistent test Workbench under
 // $KDEVFLOW_FIXTURES/kernel-workbench: the first call builds it (a few minutes on two
 // cores), later calls, in this run or the next, reuse it from the Store in seconds.
 
@@ -26,7 +27,8 @@ export const KDEVFLOW = join(REPO_ROOT, "kdevflow");
 export const TEST_KERNEL_INPUTS = {
   config_method: "fragments",
   make_target: "tinyconfig",
-  fragments: ["tiny-guest"],
+  // tiny-guest, and what the test library's guest adds: hvc0, a NIC and sshd's needs.
+  fragments: ["tiny-guest", join(REPO_ROOT, "tests/fixtures/kernel/test-guest.config")],
   compile_commands: true,
 } as const;
 

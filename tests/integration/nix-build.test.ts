@@ -4,29 +4,45 @@
 // call the three steps in the flow's order, in this process.
 
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../../f/common/errors.ts";
 import { ClosureResult } from "../../f/common/manifest.ts";
-import { capture } from "../../f/common/run.ts";
+import { capture, run } from "../../f/common/run.ts";
 import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
 import type { Inputs as NixInputs } from "../../f/nix/build/inputs.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
+import { FIXTURE_GIT_ENV } from "../harness/fixtures.ts";
 import { copyTestLibrary, testFlakes } from "../harness/flakes.ts";
 import { setupNixEnv } from "../harness/nix.ts";
 import { suiteSetup } from "../harness/suite.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
-const FIXTURE = join(REPO, "tests/fixtures/nixos-flake");
 const KEYS = JSON.parse(readFileSync(join(REPO, "tests/fixtures/golden/nix/ssh-keys.json"), "utf8")) as Record<string, string>;
 const ENV_KEYS = ["KDEVFLOW_WORKBENCH", "KDEVFLOW_NIXOS_FLAKE", "SYSTEM_DIR", "WORKERS_DIR", "WORKER_INDEX"] as const;
 
 let root: string;
 let library: string;
 let savedEnv: Record<string, string | undefined>;
+
+/** Remove one attribute line of a library copy's file (a library that lacks a module). */
+function removeAttr(file: string, line: RegExp): void {
+  const text = readFileSync(file, "utf8");
+  expect(text).toMatch(line);
+  writeFileSync(file, text.replace(line, ""));
+}
+
+/** A new version of a library copy: its backend writes another /etc/kdevflow/backend. */
+function changeLibrary(lib: string, version: string): void {
+  const file = join(lib, "modules/backends/imageless/default.nix");
+  const text = readFileSync(file, "utf8");
+  const changed = text.replace(/environment\.etc\."kdevflow\/backend"\.text = "imageless[^"]*\\n";/, `environment.etc."kdevflow/backend".text = "imageless ${version}\\n";`);
+  expect(changed).not.toBe(text);
+  writeFileSync(file, changed);
+}
 
 /** A private copy of this run's test library, which a test may change. */
 function copyLibrary(name: string): Promise<string> {
@@ -47,8 +63,20 @@ async function runSteps(i: FlowInputs) {
   return { rendered, locked, built };
 }
 
-function configJson(toplevel: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(toplevel, "etc/kdevflow/config.json"), "utf8"));
+/** A file of the closure's /etc (the stand-in NixOS builds it from environment.etc). */
+function etc(toplevel: string, file: string): string {
+  return readFileSync(join(toplevel, "etc", file), "utf8");
+}
+
+/** What the test library's modules recorded: /etc/kdevflow/<kind>/ names what was composed. */
+function composed(toplevel: string, kind: "profiles" | "testSuites"): string[] {
+  const dir = join(toplevel, "etc", "kdevflow", kind);
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+/** The closure's stage-2 fstab: the file systems the library's shares module made. */
+function fstab(toplevel: string): string {
+  return readFileSync(join(toplevel, "kdevflow", "fstab"), "utf8");
 }
 
 // Every test awaits ready(): a failed setup fails them all (tests/harness/suite.ts).
@@ -82,17 +110,15 @@ describe("the flow renders, locks and builds with the test library", () => {
     expect(existsSync(result.init)).toBe(true);
     expect(existsSync(result.initrd)).toBe(true);
     expect(result.init).toBe(`${result.toplevel}/init`);
-    expect(result.kernel_params).toEqual(["console=ttyS0"]);
+    expect(result.kernel_params).toEqual([]);
     // render_config printed both files into the log.
     expect(run.stderr).toContain(`----- ${join(result.config_dir, "flake.nix")}`);
     expect(run.stderr).toContain("nixos-flake.monitoring.enable = true;");
     expect(readdirSync(result.config_dir).sort()).toEqual(["default.nix", "flake.lock", "flake.nix", "result", "result.json"]);
     expect(JSON.parse(readFileSync(join(result.config_dir, "result.json"), "utf8"))).toEqual(result);
-    const cfg = configJson(result.toplevel);
-    expect(cfg.profiles).toEqual(["devel", "build-tools", "monitoring"]);
-    expect(cfg.monitoring).toBe(true);
-    expect(cfg.testSuites).toEqual(["fstests", "blktests", "ltp", "mmtests", "pynfs", "selftests", "sysbench", "gitr"]);
-    expect(cfg.hostName).toBe("full");
+    expect(composed(result.toplevel, "profiles")).toEqual(["build-tools", "devel", "monitoring"]);
+    expect(composed(result.toplevel, "testSuites")).toEqual(["blktests", "fstests", "gitr", "ltp", "mmtests", "pynfs", "selftests", "sysbench"]);
+    expect(etc(result.toplevel, "hostname")).toBe("full\n");
     const boot = JSON.parse(readFileSync(join(result.toplevel, "boot.json"), "utf8"));
     expect(boot["org.nixos.bootspec.v1"]).toMatchObject({ init: result.init, initrd: result.initrd, toplevel: result.toplevel });
   });
@@ -107,14 +133,14 @@ describe("the flow renders, locks and builds with the test library", () => {
     expect(second.built).toEqual(first.built);
   });
 
-  it("carries shares, keys, the user, the host name, controller and a source override into the closure", async () => {
+  it("carries shares, keys, the user, the host name, both gates and a source override into the closure", async () => {
     await ready();
     const src = join(root, "ltp-source");
-    cpSync(join(FIXTURE, "templates"), src, { recursive: true });
+    mkdirSync(src);
     writeFileSync(join(src, "MARKER"), "ltp override\n");
     const { built, rendered } = await runSteps({
       vm: "custom",
-      profiles: ["devel", "controller"],
+      profiles: ["devel", "monitoring", "controller"],
       test_suites: ["ltp"],
       shares: [{ source: "/srv/linux", target: "/linux", tag: "linux", read_only: true }, { source: "/srv/out" }],
       ssh_keys: [KEYS.ed25519!, KEYS.ecdsa_hostile_comment!],
@@ -124,32 +150,43 @@ describe("the flow renders, locks and builds with the test library", () => {
     });
     expect(rendered.shares).toEqual([
       { tag: "linux", source: "/srv/linux", target: "/linux", read_only: true },
-      { tag: "srv-out", source: "/srv/out", target: "/srv/out", read_only: false },
+      { tag: "srv_out", source: "/srv/out", target: "/srv/out", read_only: false },
     ]);
-    const cfg = configJson(built.toplevel) as {
-      hostName: string;
-      users: Record<string, { authorizedKeys: string[] }>;
-      profiles: string[];
-      monitoring: boolean;
-      shares: unknown[];
-      sourceOverrides: Record<string, string>;
-    };
-    expect(cfg.hostName).toBe("box-1");
-    expect(Object.keys(cfg.users)).toEqual(["alice"]);
-    // A key comment holding quotes, ${ and a backslash arrives byte for byte.
-    expect(cfg.users.alice!.authorizedKeys).toEqual([KEYS.ed25519, KEYS.ecdsa_hostile_comment]);
-    expect(cfg.profiles).toEqual(["devel", "controller"]);
-    expect(cfg.monitoring).toBe(false);
-    expect(cfg.shares).toEqual([
-      { tag: "linux", source: "/srv/linux", mountPoint: "/linux", readOnly: true },
-      { tag: "srv-out", source: "/srv/out", mountPoint: "/srv/out", readOnly: false },
-    ]);
-    expect(readFileSync(join(built.toplevel, "etc/kdevflow/shares"), "utf8")).toBe("linux /linux ro\nsrv-out /srv/out rw\n");
-    expect(readFileSync(join(built.toplevel, "etc/hostname"), "utf8")).toBe("box-1\n");
-    const override = cfg.sourceOverrides.ltp!;
-    expect(override).toMatch(/^\/nix\/store\/[a-z0-9]{32}-source$/);
-    expect(readFileSync(join(override, "MARKER"), "utf8")).toBe("ltp override\n");
-    expect(readFileSync(join(rendered.config_dir, "flake.nix"), "utf8")).toContain(`ltp-src = { url = "path:${src}"; flake = false; };`);
+    expect(rendered.user).toBe("alice");
+    expect(etc(built.toplevel, "hostname")).toBe("box-1\n");
+    // Both gates were set: the gated profiles did their part.
+    expect(composed(built.toplevel, "profiles")).toEqual(["controller", "devel", "monitoring"]);
+    // The library's account is alice; keys for root and alice, the managed key first,
+    // a comment holding quotes, ${ and a backslash byte for byte.
+    expect(etc(built.toplevel, "passwd")).toMatch(/^alice:x:1000:100:/m);
+    expect(etc(built.toplevel, "passwd")).not.toMatch(/^user:/m);
+    const managed = readFileSync(`${rendered.ssh_key}.pub`, "utf8").trim();
+    for (const who of ["root", "alice"]) {
+      expect(etc(built.toplevel, `ssh/authorized_keys.d/${who}`)).toBe(`${managed}\n${KEYS.ed25519}\n${KEYS.ecdsa_hostile_comment}\n`);
+    }
+    expect(fstab(built.toplevel)).toBe("linux /linux virtiofs ro\nsrv_out /srv/out virtiofs defaults\n");
+    // The override reached the package through the overlay, and with it the closure.
+    const ltp = etc(built.toplevel, "kdevflow/testSuites/ltp").trim().split(" ")[1]!;
+    expect(readFileSync(join(ltp, "share/ltp/src/MARKER"), "utf8")).toBe("ltp override\n");
+    expect(readFileSync(join(rendered.config_dir, "flake.nix"), "utf8")).toContain(`    ltp-src = {\n      type = "path";\n      path = "${src}";\n      flake = false;\n    };\n`);
+    expect(readFileSync(join(rendered.config_dir, "default.nix"), "utf8")).toContain("ltp = prev.ltp.overrideAttrs (_: { src = inputs.ltp-src; });");
+  });
+
+  it("builds a source override from a git repository (git+file://, a ref)", async () => {
+    await ready();
+    const repo = join(root, "fio-git");
+    mkdirSync(repo);
+    const git = (...args: string[]) => run(["git", "-C", repo, ...args], { quiet: true, env: { ...process.env, ...FIXTURE_GIT_ENV } });
+    await git("init", "-q", "-b", "main");
+    writeFileSync(join(repo, "MARKER"), "fio from git\n");
+    await git("add", "MARKER");
+    await git("commit", "-q", "-m", "fio source");
+    const { built, rendered } = await runSteps({ vm: "gitsrc", profiles: ["devel"], test_suites: [], source_overrides: [{ package: "fio", url: `git+file://${repo}?ref=main` }] });
+    expect(readFileSync(join(rendered.config_dir, "flake.nix"), "utf8")).toContain(`    fio-src = {\n      type = "git";\n      url = "file://${repo}";\n      ref = "main";\n      flake = false;\n    };\n`);
+    // devel records fio; the library's own overlay (version) and ours (src) both apply.
+    const fio = etc(built.toplevel, "kdevflow/profiles/devel").trim().split(" ")[1]!;
+    expect(fio).toMatch(/-fio-stand-in-nixos-flake$/);
+    expect(readFileSync(join(fio, "share/fio/src/MARKER"), "utf8")).toBe("fio from git\n");
   });
 });
 
@@ -164,7 +201,7 @@ describe("concurrent runs on one VM", () => {
     const text = readFileSync(join(dir, "default.nix"), "utf8");
     const host = /networking\.hostName = "(race-[ab])";/.exec(text)![1];
     const result = JSON.parse(readFileSync(join(dir, "result.json"), "utf8"));
-    expect(configJson(result.toplevel).hostName).toBe(host);
+    expect(etc(result.toplevel, "hostname")).toBe(`${host}\n`);
     for (const r of runs) expect(existsSync(r.built.init)).toBe(true);
     expect(readdirSync(join(dir, "..")).filter((n) => n.startsWith("race") && n !== "race")).toEqual([]);
   });
@@ -177,14 +214,14 @@ describe("a changed library and update_lock", () => {
     const first = await runSteps({ vm: "pin", nixos_flake: `path:${lib}` });
     expect(first.locked.library_stale).toBe(false);
 
-    writeFileSync(join(lib, "builders/init.sh"), `${readFileSync(join(lib, "builders/init.sh"), "utf8")}# library v2\n`);
+    changeLibrary(lib, "v2");
 
     const stale = await runSteps({ vm: "pin", nixos_flake: `path:${lib}` });
     expect(stale.locked.library_stale).toBe(true);
     expect(stale.locked.note).toMatch(/^WARNING: the library changed since flake.lock pinned it/);
     expect(stale.locked.library_pinned).toBe(first.locked.library_pinned);
     expect(stale.built.toplevel).toBe(first.built.toplevel);
-    expect(readFileSync(stale.built.init, "utf8")).not.toContain("# library v2");
+    expect(etc(stale.built.toplevel, "kdevflow/backend")).toBe("imageless\n");
 
     const updated = await runSteps({ vm: "pin", nixos_flake: `path:${lib}`, update_lock: true });
     expect(updated.locked.action).toBe("update");
@@ -192,7 +229,7 @@ describe("a changed library and update_lock", () => {
     const now = await capture(["nix", "--extra-experimental-features", "nix-command flakes", "hash", "path", lib]);
     expect(updated.locked.library_pinned).toBe(now);
     expect(updated.built.toplevel).not.toBe(first.built.toplevel);
-    expect(readFileSync(updated.built.init, "utf8")).toContain("# library v2");
+    expect(etc(updated.built.toplevel, "kdevflow/backend")).toBe("imageless v2\n");
 
     const after = await runSteps({ vm: "pin", nixos_flake: `path:${lib}` });
     expect(after.locked.library_stale).toBe(false);
@@ -204,11 +241,11 @@ describe("a changed library and update_lock", () => {
     const lib = await copyLibrary("library-gone");
     await runSteps({ vm: "gone", nixos_flake: `path:${lib}` });
     const meta = JSON.parse(await capture(["nix", "--extra-experimental-features", "nix-command flakes", "flake", "metadata", "--json", "--no-write-lock-file", `path:${lib}`]));
-    writeFileSync(join(lib, "builders/init.sh"), `${readFileSync(join(lib, "builders/init.sh"), "utf8")}# library v3\n`);
+    changeLibrary(lib, "v3");
     await capture(["nix", "--extra-experimental-features", "nix-command flakes", "store", "delete", meta.path]);
     await expect(runSteps({ vm: "gone", nixos_flake: `path:${lib}` })).rejects.toThrow(/pinned copy is no longer in the Nix store; run the flow with update_lock: true/);
     const fixed = await runSteps({ vm: "gone", nixos_flake: `path:${lib}`, update_lock: true });
-    expect(readFileSync(fixed.built.init, "utf8")).toContain("# library v3");
+    expect(etc(fixed.built.toplevel, "kdevflow/backend")).toBe("imageless v3\n");
   });
 });
 
@@ -223,6 +260,8 @@ describe("bad input: one sentence, before anything is written", () => {
     ["a VM name with /", { vm: "../../etc" }, /^vm: expected a name/],
     ["a VM name with ..", { vm: "a..b" }, /^vm: expected a name/],
     ["a library without the imageless template", { vm: "bad", nixos_flake: "/nonexistent/nixos-flake" }, /^nixos_flake: expected a nixos-flake library holding templates\/imageless\/flake\.nix, got "path:\/nonexistent\/nixos-flake"\.$/],
+    ["a share tag virtiofsd and the boot flow cannot use", { vm: "bad", shares: [{ source: "/srv", tag: "host-data" }] }, /^shares\[0\]\.tag: expected a share tag of 1 to 36 letters, digits or '_'/],
+    ["a mount point that is not absolute", { vm: "bad", shares: [{ source: "/srv", target: "mnt/srv" }] }, /^shares\[0\]\.target: expected an absolute path for the guest mount point/],
   ])("%s", async (_name, inputs, message) => {
     await ready();
     const before = existsSync(nixDir()) ? readdirSync(nixDir()).sort() : [];
@@ -230,6 +269,22 @@ describe("bad input: one sentence, before anything is written", () => {
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toMatch(message);
     expect((err as Error).message.trim().split("\n")).toHaveLength(1);
+    expect(existsSync(nixDir()) ? readdirSync(nixDir()).sort() : []).toEqual(before);
+  });
+});
+
+describe("bad input the library decides: a profile or a test suite it lacks", () => {
+  it.each<[string, (lib: string) => void, FlowInputs, RegExp]>([
+    ["a test suite the library lacks", (lib) => removeAttr(join(lib, "modules/testSuites/default.nix"), /^  gitr = .*\n/m), { vm: "bad", profiles: [], test_suites: ["ltp", "gitr"] }, /^test_suites: expected each entry to be one of the test suites path:\S+ has \(blktests, fstests, ltp, mmtests, pynfs, selftests, sysbench\), got "gitr"\.$/],
+    ["a profile the library lacks", (lib) => removeAttr(join(lib, "flake.nix"), /^ {10}controller = .*\n/m), { vm: "bad", profiles: ["devel", "controller"], test_suites: [] }, /^profiles: expected each entry to be one of the profiles path:\S+ has \(build-tools, devel, monitoring\), got "controller"\.$/],
+  ])("%s", async (name, change, inputs, message) => {
+    await ready();
+    const lib = await copyLibrary(`library-lacks-${name.replace(/\W+/g, "-")}`);
+    change(lib);
+    const before = existsSync(nixDir()) ? readdirSync(nixDir()).sort() : [];
+    const err = await runSteps({ ...inputs, nixos_flake: `path:${lib}` }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(message);
     expect(existsSync(nixDir()) ? readdirSync(nixDir()).sort() : []).toEqual(before);
   });
 });
@@ -269,26 +324,35 @@ describe("the module stand-in is strict, like NixOS", () => {
 
   it("fails the build on a value of the wrong type", async () => {
     await ready();
-    await expect(renderThenEdit("typo-type", (t) => t.replace("boot.kernel.enable = false;", 'boot.kernel.enable = "no";'))).rejects.toThrow(
-      /The option `boot.kernel.enable' in .* is not of type boolean/,
+    await expect(renderThenEdit("typo-type", (t) => t.replace(/networking\.hostName = "[^"]*";/, "networking.hostName = 42;"))).rejects.toThrow(
+      /A definition for option `networking.hostName' is not of type `string matching the pattern/,
     );
+  });
+
+  it("fails the build on a share in the old list form (nixos-flake.shares is keyed by mount point)", async () => {
+    await ready();
+    await expect(
+      renderThenEdit("typo-shares", (t) => t.replace("  imports = [\n", "  nixos-flake.shares = [ { tag = \"x\"; mountPoint = \"/x\"; } ];\n  imports = [\n    nixos-flake.nixosModules.mounts.shares\n")),
+    ).rejects.toThrow(/A definition for option `nixos-flake.shares' is not of type `attribute set of \(submodule\)'/);
   });
 });
 
 describe("a missing or malformed bootspec is a clear error", () => {
-  it.each([
-    ["missing", "", /boot\.json does not exist: the closure has no bootspec/],
-    ["not JSON", "printf 'not json' > \"$out/boot.json\"\n", /boot\.json is not valid JSON/],
-    ["without org.nixos.bootspec.v1", "printf '{\"org.nixos.bootspec.v2\":{}}' > \"$out/boot.json\"\n", /has no "org\.nixos\.bootspec\.v1" object/],
-    ["without initrd", `printf '{"org.nixos.bootspec.v1":{"init":"%s/init"}}' "$out" > "$out/boot.json"\n`, /org\.nixos\.bootspec\.v1\.initrd is missing/],
-  ])("%s", async (name, replacement, message) => {
+  // The per-VM default.nix replaces the toplevel with a folder holding the given boot.json.
+  const toplevelWith = (bootJson: string | null) =>
+    `  system.build.toplevel = lib.mkForce (pkgs.writeTextFile { name = "bad-toplevel"; text = ${JSON.stringify(bootJson ?? "")}; destination = ${JSON.stringify(bootJson === null ? "/other.json" : "/boot.json")}; });\n}\n`;
+  it.each<[string, string | null, RegExp]>([
+    ["missing", null, /boot\.json does not exist: the closure has no bootspec/],
+    ["not JSON", "not json", /boot\.json is not valid JSON/],
+    ["without org.nixos.bootspec.v1", '{"org.nixos.bootspec.v2":{}}', /has no "org\.nixos\.bootspec\.v1" object/],
+    ["without initrd", '{"org.nixos.bootspec.v1":{"init":"/nix/store/00000000000000000000000000000000-x/init"}}', /org\.nixos\.bootspec\.v1\.initrd is missing/],
+  ])("%s", async (name, bootJson, message) => {
     await ready();
-    const lib = await copyLibrary(`library-bootspec-${name.replace(/\W+/g, "-")}`);
-    const builder = join(lib, "builders/toplevel.sh");
-    const text = readFileSync(builder, "utf8");
-    const line = "printf '%s\\n' \"$bootspec\" > \"$out/boot.json\"\n";
-    expect(text).toContain(line);
-    writeFileSync(builder, text.replace(line, replacement));
-    await expect(runSteps({ vm: `bootspec-${name.replace(/\W+/g, "-")}`, nixos_flake: `path:${lib}` })).rejects.toThrow(message);
+    const vm = `bootspec-${name.replace(/\W+/g, "-")}`;
+    const rendered = await renderConfig({ vm, profiles: [], test_suites: [] });
+    const file = join(rendered.config_dir, "default.nix");
+    writeFileSync(file, readFileSync(file, "utf8").replace(/}\n$/, toplevelWith(bootJson)));
+    const locked = await lockConfig(rendered.config_dir, rendered.nixos_flake, false);
+    await expect(buildClosure(locked.config_dir)).rejects.toThrow(message);
   });
 });

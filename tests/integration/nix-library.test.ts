@@ -1,7 +1,8 @@
-// The test library flake (tests/fixtures/nixos-flake) itself: the stand-in that every
-// closure, boot and bring-up test uses, as this run's copy (tests/harness/flakes.ts).
-// Its closure must be bootable for real, so the initrd's archive and both init scripts
-// are checked here as they are built.
+// The test library flake (tests/fixtures/nixos-flake) and its stand-in nixpkgs
+// (tests/fixtures/nixpkgs) themselves, as this run's copies (tests/harness/flakes.ts):
+// the stand-ins every closure, boot and bring-up test uses. Its closure must be bootable
+// for real, so the initrd's archive, both init scripts and the /etc the guest gets
+// (users, the sshd configuration, the keys) are checked here as they are built.
 
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +18,8 @@ import { copyTestLibrary, RUN_MARKER, testFlakes, type TestFlakes } from "../har
 import { setupNixEnv } from "../harness/nix.ts";
 import { suiteSetup } from "../harness/suite.ts";
 
-const FIXTURE = resolve(import.meta.dirname, "../fixtures/nixos-flake");
+const FIXTURES = resolve(import.meta.dirname, "../fixtures");
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILto7pELaaNriBBVd4vfOzUX9SVuo1P4M6Pp+bWFkepZ alice@laptop";
 const ENV_KEYS = ["KDEVFLOW_WORKBENCH", "KDEVFLOW_NIXOS_FLAKE", "SYSTEM_DIR", "WORKERS_DIR", "WORKER_INDEX"] as const;
 
 interface CpioEntry {
@@ -63,7 +65,7 @@ const ready = suiteSetup(async () => {
   savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
   for (const k of ENV_KEYS) delete process.env[k];
   process.env.KDEVFLOW_WORKBENCH = join(root, "wb");
-  const rendered = await renderConfig({ vm: "boot", nixos_flake: flakes.library, profiles: ["devel"], test_suites: [] });
+  const rendered = await renderConfig({ vm: "boot", nixos_flake: flakes.library, profiles: ["devel"], test_suites: [], ssh_keys: [KEY], user: "alice" });
   await lockConfig(rendered.config_dir, rendered.nixos_flake, false);
   closure = await buildClosure(rendered.config_dir);
 });
@@ -124,7 +126,7 @@ describe("the library's lock: no relative paths, and this run's copies only", ()
   });
 });
 
-describe("the initrd: stage 1 over virtiofs", () => {
+describe("the initrd: stage 1 over virtiofs, as NixOS's systemd initrd does it", () => {
   let entries: Map<string, CpioEntry>;
   beforeAll(async () => {
     await ready().catch(() => undefined);
@@ -140,22 +142,26 @@ describe("the initrd: stage 1 over virtiofs", () => {
       expect(e.mode & 0o170000, applet).toBe(0o120000);
       expect(e.data.toString()).toBe("busybox");
     }
-    for (const d of ["dev", "proc", "sys", "newroot", "lib/modules"]) expect(entries.get(d)!.mode & 0o170000, d).toBe(0o040000);
+    for (const d of ["dev", "proc", "sys", "sysroot"]) expect(entries.get(d)!.mode & 0o170000, d).toBe(0o040000);
   });
 
-  it("has an executable /init that mounts the store from the virtiofs tag `store` and runs the cmdline's init=", async () => {
+  it("has the fstab NixOS makes for the initrd: /nix/store and /lib/modules over virtiofs tags store and modules", async () => {
+    await ready();
+    expect(entries.get("etc/fstab")!.data.toString()).toBe("modules /lib/modules virtiofs defaults\nstore /nix/store virtiofs defaults\n");
+  });
+
+  it("has an executable /init that makes the root from root=tmpfs, mounts the fstab under it and runs the cmdline's init=", async () => {
     await ready();
     const init = entries.get("init")!;
     expect(init.mode & 0o111).toBe(0o111);
     const text = init.data.toString();
     expect(text.startsWith("#!/bin/sh\n")).toBe(true);
-    expect(text).toContain("mount -t devtmpfs devtmpfs /dev");
-    expect(text).toContain("mount -t tmpfs -o mode=0755 root /newroot");
-    expect(text).toContain("mount -t virtiofs -o ro store /newroot/nix/store");
-    expect(text).toContain("mount -t virtiofs -o ro modules /newroot/lib/modules");
-    expect(text).toContain('init=*) init="${arg#init=}"');
-    expect(text).toMatch(/exec switch_root \/newroot "\$init"\n/);
-    expect(init.data.equals(readFileSync(join(FIXTURE, "builders/initrd-init.sh")))).toBe(true);
+    expect(text).toContain('root=*) root="${arg#root=}"');
+    expect(text).toContain('[ "$root" = tmpfs ] || fail');
+    expect(text).toContain("mount -t tmpfs -o mode=0755 rootfs /sysroot");
+    expect(text).toContain('mount -t "$fstype" -o "$options" "$device" "/sysroot$mountpoint"');
+    expect(text).toMatch(/exec switch_root \/sysroot "\$init"\n/);
+    expect(init.data.equals(readFileSync(join(FIXTURES, "nixpkgs/nixos/modules/system/stage-1-init.sh")))).toBe(true);
   });
 
   it("is reproducible: fixed owners and times", async () => {
@@ -168,68 +174,123 @@ describe("the initrd: stage 1 over virtiofs", () => {
 
   it("passes a shell syntax check", async () => {
     await ready();
-    await capture(["/bin/busybox", "sh", "-n", join(FIXTURE, "builders/initrd-init.sh")]);
+    await capture(["/bin/busybox", "sh", "-n", join(FIXTURES, "nixpkgs/nixos/modules/system/stage-1-init.sh")]);
   });
 });
 
-describe("the toplevel: stage 2, bootspec and closure", () => {
-  it("has an init run by the closure's busybox that prints the markers and powers off", async () => {
+describe("the toplevel: stage 2, /etc, bootspec and closure", () => {
+  it("has an init run by the closure's busybox that prints the markers, then hands PID 1 to init (or powers off with kdevflow.oneshot)", async () => {
     await ready();
     const text = readFileSync(closure.init, "utf8");
     const shebang = /^#!(\S+)\n/.exec(text)![1]!;
     expect(shebang).toMatch(/^\/nix\/store\/[a-z0-9]{32}-busybox-static\/bin\/sh$/);
     expect(readlinkSync(shebang)).toBe("busybox");
     expect(text).toContain(`top=${closure.toplevel}\n`);
-    expect(text).toContain("release=$(uname -r)");
     expect(text).toContain('echo "KDEVFLOW-GUEST-UP release=$release hostname=$(hostname)"');
-    expect(text).toContain("mount -t virtiofs -o ro modules /lib/modules");
     expect(text).toContain('ls "/lib/modules/$release"');
+    expect(text).toContain('*" kdevflow.oneshot "*)');
     expect(text).toContain('echo "KDEVFLOW-GUEST-DONE"');
-    expect(text.trimEnd().endsWith("poweroff -f")).toBe(true);
+    expect(text.trimEnd().endsWith(`exec ${shebang.replace(/sh$/, "init")}`)).toBe(true);
     expect(statSync(closure.init).mode & 0o111).toBe(0o111);
     await capture(["/bin/busybox", "sh", "-n", closure.init]);
   });
 
-  it("holds the bootspec and keeps init, initrd and busybox in its closure", async () => {
+  it("holds the bootspec with the kernel parameters the config sets (none here)", async () => {
     await ready();
     const spec = JSON.parse(readFileSync(join(closure.toplevel, "boot.json"), "utf8"))["org.nixos.bootspec.v1"];
     expect(spec).toEqual({
       init: closure.init,
       initrd: closure.initrd,
       toplevel: closure.toplevel,
-      kernelParams: ["console=ttyS0"],
-      label: "kdevflow-test-imageless",
+      kernelParams: [],
+      label: "NixOS stand-in 26.05 (kdevflow tests)",
       system: "x86_64-linux",
     });
+  });
+
+  it("gives the guest the /etc NixOS would: users, key-only sshd for root, the keys in authorized_keys.d", async () => {
+    await ready();
+    const etc = (f: string) => readFileSync(join(closure.toplevel, "etc", f), "utf8");
+    expect(etc("hostname")).toBe("boot\n");
+    const passwd = etc("passwd").split("\n");
+    expect(passwd).toContainEqual(expect.stringMatching(/^root:x:0:0::\/root:\/nix\/store\/\S+-busybox-static\/bin\/sh$/));
+    expect(passwd).toContainEqual(expect.stringMatching(/^alice:x:1000:100::\/home\/alice:/));
+    expect(passwd).toContainEqual(expect.stringMatching(/^sshd:x:\d+:\d+:SSH privilege separation user:/));
+    expect(etc("group")).toMatch(/^wheel:x:1:alice$/m);
+    // root's break-glass password (the library sets "root"), the others locked
+    expect(etc("shadow")).toMatch(/^root:\$6\$[^:]+:/m);
+    expect(etc("shadow")).toMatch(/^alice:!:/m);
+    expect(etc("ssh/sshd_config")).toMatch(/^PermitRootLogin yes$/m);
+    expect(etc("ssh/sshd_config")).toMatch(/^PasswordAuthentication no$/m);
+    expect(etc("ssh/sshd_config")).toMatch(/^AuthorizedKeysFile %h\/\.ssh\/authorized_keys \/etc\/ssh\/authorized_keys\.d\/%u$/m);
+    for (const user of ["root", "alice"]) {
+      const keys = etc(`ssh/authorized_keys.d/${user}`).trim().split("\n");
+      expect(keys).toHaveLength(2);
+      expect(keys[0]).toMatch(/^ssh-ed25519 \S+ kdevflow@/);
+      expect(keys[1]).toBe(KEY);
+    }
+    expect(readFileSync(join(closure.toplevel, "kdevflow/gettys"), "utf8")).toBe("hvc0\n");
+    expect(readFileSync(join(closure.toplevel, "kdevflow/daemons"), "utf8")).toMatch(/^\/nix\/store\/\S+-openssh-host\/bin\/sshd -D -e -f \/etc\/ssh\/sshd_config\n$/);
+  });
+
+  it("keeps init, initrd, busybox and the host's sshd with its libraries in its closure", async () => {
+    await ready();
     const paths = (await capture(nixArgv(["path-info", "-r", closure.toplevel]))).split("\n");
     expect(paths).toContain(closure.initrd.replace(/\/initrd$/, ""));
     expect(paths.some((p) => p.endsWith("-busybox-static"))).toBe(true);
+    const openssh = paths.find((p) => p.endsWith("-openssh-host"))!;
+    expect(existsSync(join(openssh, "bin/sshd"))).toBe(true);
+    expect(existsSync(join(openssh, "lib/ld-linux-x86-64.so.2"))).toBe(true);
+    expect(existsSync(join(openssh, "lib/libwrap.so.0"))).toBe(true);
   });
 });
 
-describe("the rest of the library", () => {
-  it("passes the host toolchain through devShells.x86_64-linux.build", async () => {
+describe("the library's interface, on the real module system", () => {
+  const evalJson = async (attr: string, apply: string) => JSON.parse(await capture(nixArgv(["eval", "--json", `${flakes.library}#${attr}`, "--apply", apply])));
+
+  it("passes the host toolchain through devShells build-kernel, build-qemu and build", async () => {
     await ready();
-    const out = await capture(nixArgv(["develop", `${flakes.library}#build`, "--command", "sh", "-c", 'printf "%s %s" "$KDEVFLOW_TEST_DEVSHELL" "$(command -v cc)"']));
-    expect(out).toBe("1 /usr/bin/cc");
+    for (const shell of ["build-kernel", "build-qemu", "build"]) {
+      const out = await capture(nixArgv(["develop", `${flakes.library}#${shell}`, "--command", "sh", "-c", 'printf "%s %s" "$KDEVFLOW_TEST_DEVSHELL" "$(command -v cc)"']));
+      expect(out, shell).toBe("1 /usr/bin/cc");
+    }
   });
 
-  it("exports the imageless template and the modules render_config imports", async () => {
+  it("exports what the real library exports, by the same names", async () => {
     await ready();
-    const evalJson = async (attr: string, apply: string) => JSON.parse(await capture(nixArgv(["eval", "--json", `${flakes.library}#${attr}`, "--apply", apply])));
     const names = {
       templates: await evalJson("templates", "builtins.attrNames"),
+      overlays: await evalJson("overlays", "builtins.attrNames"),
+      packages: await evalJson("packages", 's: builtins.attrNames s."x86_64-linux"'),
+      devShells: await evalJson("devShells", 's: builtins.attrNames s."x86_64-linux"'),
       ...(await evalJson(
         "nixosModules",
-        "m: { profiles = builtins.attrNames m.profiles; suites = builtins.attrNames m.test-suites; shares = m ? shares; }",
+        "m: { modules = builtins.attrNames m; backends = builtins.attrNames m.backends; profiles = builtins.attrNames m.profiles; testSuites = builtins.attrNames m.testSuites; mounts = builtins.attrNames m.mounts; }",
       )),
     };
     expect(names).toEqual({
-      templates: ["imageless"],
+      templates: ["default", "imageless"],
+      overlays: ["default"],
+      packages: ["qemu", "virtiofsd"],
+      devShells: ["build", "build-kernel", "build-qemu", "default"],
+      modules: ["backends", "default", "mounts", "profiles", "testSuites", "user"],
+      backends: ["imageless"],
       profiles: ["build-tools", "controller", "devel", "monitoring"],
-      suites: ["blktests", "fstests", "gitr", "ltp", "mmtests", "pynfs", "selftests", "sysbench"],
-      shares: true,
+      testSuites: ["blktests", "fstests", "gitr", "ltp", "mmtests", "pynfs", "selftests", "sysbench"],
+      mounts: ["shares"],
     });
-    expect(existsSync(join(FIXTURE, "templates/imageless/flake.nix"))).toBe(true);
+  });
+
+  it("evaluates with nixpkgs' real lib: the options carry the module system's types and their declarations", async () => {
+    await ready();
+    const vm = `path:${join(root, "wb", "workers", "0", "nix", "boot")}`;
+    const opt = async (path: string) =>
+      JSON.parse(await capture(nixArgv(["eval", "--json", `${vm}#nixosConfigurations.vm.options.${path}`, "--apply", "o: { type = o.type.name; description = o.type.description; }"])));
+    expect(await opt("nixos-flake.user.name")).toEqual({ type: "str", description: "string" });
+    expect(await opt("services.openssh.settings")).toMatchObject({ type: "submodule" });
+    expect((await opt("networking.hostName")).type).toMatch(/^strMatching /);
+    expect(await opt("users.users")).toMatchObject({ type: "attrsOf" });
+    expect(JSON.parse(await capture(nixArgv(["eval", "--json", `${vm}#nixosConfigurations.vm.config.nixos-flake.user.name`])))).toBe("alice");
+    expect(await capture(nixArgv(["eval", "--raw", `${flakes.nixpkgs}#lib.version`]))).toMatch(/^\d+\.\d+/);
   });
 });

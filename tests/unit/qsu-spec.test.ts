@@ -76,7 +76,7 @@ const bad: [string, Record<string, unknown>, RegExp, { missing?: string[]; busy?
   ["a closure without init", { closure: { ...CLOSURE, init: undefined } }, /^closure\.init: expected an absolute path, got nothing\.$/],
   ["a closure whose initrd is not a path", { closure: { ...CLOSURE, initrd: 7 } }, /^closure\.initrd: expected an absolute path, got 7\.$/],
   ["a kernel parameter with a space", { kernel_params: ["a b"] }, /^kernel_params\[0\]: expected parameters without spaces/],
-  ["a share tag with a space", { shares: [{ tag: "my src", path: "/tmp" }] }, /^shares\[0\]\.tag: expected a share tag of 1 to 36 letters, digits, '_' or '-'/],
+  ["a share tag with a space", { shares: [{ tag: "my src", path: "/tmp" }] }, /^shares\[0\]\.tag: expected a share tag of 1 to 36 letters, digits or '_'/],
   ["a share tag over 36 characters", { shares: [{ tag: "x".repeat(37), path: "/tmp" }] }, /^shares\[0\]\.tag: expected a share tag of 1 to 36 letters/],
   ["a share tag that is reserved", { shares: [{ tag: "store", path: "/tmp" }] }, /^shares\[0\]\.tag: expected a share tag .*other than store and modules/],
   ["two shares with one tag", { shares: [{ tag: "a", path: "/tmp" }, { tag: "a", path: "/var" }] }, /^shares\[1\]\.tag: expected a tag no other share uses/],

@@ -44,7 +44,7 @@ const Forward = z.object({
 });
 
 const Share = z.object({
-  tag: field(z.string().superRefine(expectedBy(tagProblem)), { description: "The tag the guest mounts (1-36 letters, digits, '_' or '-')." }),
+  tag: field(z.string().superRefine(expectedBy(tagProblem)), { description: "The tag the guest mounts (1-36 letters, digits or '_')." }),
   path: field(z.string().superRefine(expectedBy((p) => (p.startsWith("/") ? null : "an absolute path"))), { description: "The host folder (absolute)." }),
   transport: field(z.enum(TRANSPORTS).default("virtiofs"), { description: "virtiofs or 9p." }),
   readonly: field(z.boolean().default(false), { description: "Share it read-only." }),
@@ -108,7 +108,7 @@ export const Inputs = z
     accel: b.accel,
     kernel_params: b.kernel_params,
     shares: field(z.array(Share).default([]), {
-      description: "Extra host folders: tag (1-36 letters, digits, '_' or '-'), absolute path, transport (virtiofs or 9p), readonly. The guest mounts each tag where its closure says.",
+      description: "Extra host folders: tag (1-36 letters, digits or '_'), absolute path, transport (virtiofs or 9p), readonly. The guest mounts each tag where its closure says.",
     }),
     share_transport: b.share_transport,
     ssh_port: b.ssh_port,
