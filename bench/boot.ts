@@ -22,6 +22,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ClosureResult, KernelManifest, loadManifest } from "../f/common/manifest.ts";
+import { DEFAULT_READY_MARKER } from "../f/qsu/boot/inputs.ts";
 import { applyBoot, prepareBoot } from "../f/qsu/lib/guest.ts";
 import { findMarker, readConsole } from "../f/qsu/lib/ready.ts";
 import { unitStates } from "../f/qsu/lib/systemctl.ts";
@@ -65,9 +66,13 @@ try {
   const built = await runFlowCli("f/nix/build", { vm: "bench", nixos_flake: flakes.library }, env);
   if (built.exitCode !== 0) throw new Error(`f/nix/build failed:\n${built.stderr}`);
   const closure = ClosureResult.parse(built.result);
-  const prepared = await prepareBoot({ vm: "bench", kernel, qemu: HOST_QEMU, closure, accel: "tcg", ssh_port: 0, memory_mb: 256 }, env);
+  // The test guest powers off after its markers (kdevflow.oneshot): one boot is one cycle.
+  const prepared = await prepareBoot(
+    { vm: "bench", kernel, qemu: HOST_QEMU, closure, accel: "tcg", ssh_port: 0, memory_mb: 256, ready_marker: DEFAULT_READY_MARKER, kernel_params: ["kdevflow.oneshot"] },
+    env,
+  );
   const { plan } = prepared;
-  const marker = plan.readyMarker;
+  const marker = plan.readyMarker ?? DEFAULT_READY_MARKER;
   const seen = async () => findMarker(await readConsole(plan.paths.consoleLog), marker) !== null;
 
   const viaUnits = async (): Promise<number> => {
@@ -143,6 +148,7 @@ if (process.argv.includes("--bringup")) {
       nix: { nixos_flake: flakes.library },
       accel: "tcg",
       ssh_port: 0,
+      ready_marker: DEFAULT_READY_MARKER,
       memory_mb: 256,
     };
     const times: number[] = [];

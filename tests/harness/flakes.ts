@@ -167,3 +167,37 @@ export async function copyTestLibrary(to: string, marker: string = randomUUID())
   await writeFile(join(to, RUN_MARKER), `${marker}\n`);
   return to;
 }
+
+/** The real nixos-flake library beside this checkout (the shared reference copy), when it is there. */
+export const REFERENCE_NIXOS_FLAKE = resolve(import.meta.dirname, "../../../shared/reference/nixos-flake");
+/** The real library otherwise (it needs the network). */
+export const UPSTREAM_NIXOS_FLAKE = "github:linux-kdevops/nixos-flake";
+
+const NIXPKGS_INPUT = /^([ \t]*inputs\.nixpkgs\.url[ \t]*=[ \t]*)"[^"]*";/m;
+
+/**
+ * A copy of the real nixos-flake library (KDEVFLOW_REAL_NIXOS_FLAKE, else
+ * github:linux-kdevops/nixos-flake fetched into the store) whose `nixpkgs` input is this
+ * run's stand-in nixpkgs: the library's own nixpkgs (a nixos-26.05 checkout) is out of
+ * reach offline. Locked, ready to render against. `source` says where it came from.
+ */
+export async function realLibraryCopy(to: string, env: Record<string, string | undefined> = process.env): Promise<{ dir: string; ref: string; source: string }> {
+  const { nixpkgsDir } = await testFlakes();
+  let source = env.KDEVFLOW_REAL_NIXOS_FLAKE ?? "";
+  if (!source) {
+    const out = JSON.parse(await capture(nixArgv(["flake", "prefetch", "--json", UPSTREAM_NIXOS_FLAKE]))) as { storePath?: string };
+    if (!out.storePath) throw new Error(`nix flake prefetch ${UPSTREAM_NIXOS_FLAKE} named no store path`);
+    source = out.storePath;
+  }
+  source = source.replace(/^path:/, "");
+  if (!existsSync(join(source, "flake.nix"))) throw new Error(`KDEVFLOW_REAL_NIXOS_FLAKE: ${source} holds no flake.nix`);
+  await cp(source, to, { recursive: true, filter: (src) => !/\/(\.git|result)$/.test(src) });
+  await run(["chmod", "-R", "u+w", to], { quiet: true });
+  const flakeNix = join(to, "flake.nix");
+  const text = await readFile(flakeNix, "utf8");
+  if (!NIXPKGS_INPUT.test(text)) throw new Error(`${source}/flake.nix has no line inputs.nixpkgs.url = "...": the library changed shape`);
+  await writeFile(flakeNix, text.replace(NIXPKGS_INPUT, `$1"path:${nixpkgsDir}";`));
+  await rm(join(to, "flake.lock"), { force: true });
+  await run(nixArgv(["flake", "lock", `path:${to}`]), { quiet: true, capture: true });
+  return { dir: to, ref: `path:${to}`, source };
+}

@@ -102,7 +102,8 @@ describe("booting the closure", () => {
           ...["-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio"],
           ...["-object", "memory-backend-memfd,id=mem,size=256M,share=on", "-numa", "node,memdev=mem"],
           ...devices,
-          ...["-kernel", image, "-initrd", closure.initrd, "-append", [...closure.kernel_params, `init=${closure.init}`].join(" ")],
+          // The library's boot contract, and kdevflow.oneshot: the test guest powers off after its markers.
+          ...["-kernel", image, "-initrd", closure.initrd, "-append", ["root=tmpfs", "console=ttyS0,115200", "console=hvc0", ...closure.kernel_params, `init=${closure.init}`, "kdevflow.oneshot"].join(" ")],
         ],
         { stdio: ["ignore", "pipe", "pipe"] },
       );
@@ -116,10 +117,11 @@ describe("booting the closure", () => {
           done(c);
         });
       });
-      expect(console_).toContain("kdevflow-initrd: /lib/modules mounted from the virtiofs tag 'modules'");
+      expect(console_).toContain("kdevflow-initrd: mounted /nix/store from the virtiofs tag 'store'");
+      expect(console_).toContain("kdevflow-initrd: mounted /lib/modules from the virtiofs tag 'modules'");
       expect(console_).toContain(`KDEVFLOW-GUEST-UP release=${release} hostname=guest-1`);
       expect(console_).toMatch(new RegExp(`KDEVFLOW-GUEST-MODULES begin /lib/modules/${release.replace(/[.+]/g, "\\$&")}\\r?\\n.*kernel.*modules\\.dep.*\\r?\\nKDEVFLOW-GUEST-MODULES end`));
-      expect(console_).toContain("KDEVFLOW-GUEST-SHARE tag=shared target=/mnt/shared");
+      expect(console_).toContain("KDEVFLOW-GUEST-SHARE tag=shared target=/mnt/shared options=defaults");
       expect(console_).toContain("KDEVFLOW-GUEST-DONE");
       expect(console_).toContain("reboot: Power down");
       expect(code, console_.slice(-3000)).toBe(0);

@@ -6,14 +6,15 @@
 // KDEVFLOW_QSU_TEST_KERNEL=<result.json> uses that kernel manifest instead of building
 // the test kernel (for working on this file while the kernel is built elsewhere).
 
-import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, realpath, rm, stat } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { createConnection, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClosureResult, KernelManifest, loadManifest } from "../../f/common/manifest.ts";
 import { applyBoot, destroyGuest, guestStatus, prepareBoot, stopGuest, waitBoot, type BootResult } from "../../f/qsu/lib/guest.ts";
+import { DEFAULT_READY_MARKER } from "../../f/qsu/boot/inputs.ts";
 import type { BootInput } from "../../f/qsu/lib/spec.ts";
 import { unitStates } from "../../f/qsu/lib/systemctl.ts";
 import { testFlakes } from "../harness/flakes.ts";
@@ -28,7 +29,6 @@ let wb: string;
 let env: Record<string, string>;
 let kernel: KernelManifest;
 let closure: ClosureResult;
-let busyboxInit: string;
 
 /** Lines of `ps` for processes of this guest (its sockets and console live under its own folders). */
 function guestProcesses(vm: string): string[] {
@@ -56,8 +56,57 @@ async function listTree(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * A boot that waits for the test closure's console marker and powers off after it
+ * (kdevflow.oneshot): no SSH forward, so the tests need no free port.
+ */
 function input(vm: string, over: Partial<BootInput> = {}): BootInput {
-  return { vm, kernel, qemu: HOST_QEMU, closure, ssh_port: 0, memory_mb: 256, timeout_s: 240, ...over };
+  return { vm, kernel, qemu: HOST_QEMU, closure, ssh_port: 0, ready_marker: DEFAULT_READY_MARKER, kernel_params: ["kdevflow.oneshot"], memory_mb: 256, timeout_s: 240, ...over };
+}
+
+/**
+ * Talk to a console socket: send a carriage return, then for each step wait until the
+ * output so far matches, then send the reply. Returns everything the console said.
+ */
+async function consoleSession(socket: string, steps: [RegExp, string | null][], timeoutMs = 120_000): Promise<string> {
+  const conn = createConnection(socket);
+  let seen = "";
+  let from = 0;
+  conn.on("data", (d) => (seen += d.toString()));
+  await new Promise<void>((r, j) => conn.once("connect", r).once("error", j));
+  try {
+    const deadline = Date.now() + timeoutMs;
+    let nudged = 0;
+    for (const [want, reply] of steps) {
+      for (;;) {
+        const m = want.exec(seen.slice(from));
+        if (m) {
+          from += m.index + m[0].length;
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`console: no ${want} after ${timeoutMs} ms; it said:\n${seen.slice(-2000)}`);
+        // getty prints its prompt again on an empty line: nudge it now and then.
+        if (from === 0 && Date.now() - nudged > 3000) {
+          conn.write("\r");
+          nudged = Date.now();
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (reply !== null) conn.write(reply);
+    }
+    return seen;
+  } finally {
+    conn.destroy();
+  }
+}
+
+/** A host port nothing listens on (asked of the kernel, then released). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }
 
 async function boot(vm: string, over: Partial<BootInput> = {}): Promise<BootResult> {
@@ -91,7 +140,6 @@ const ready = suiteSetup(async () => {
   const res = await runFlowCli("f/nix/build", { vm: "qsu", nixos_flake: library }, env);
   if (res.exitCode !== 0) throw new Error(`f/nix/build failed:\n${res.stderr.split("\n").slice(-30).join("\n")}`);
   closure = ClosureResult.parse(res.result);
-  busyboxInit = join(await realpath(join(closure.toplevel, "sw")), "bin", "init");
 });
 
 afterAll(async () => {
@@ -120,7 +168,7 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
     expect(first.qmp_socket).toBe(join(mgr.runtimeDir, "kdevflow", "qsu-a", "qmp.sock"));
     await waitInactive("qsu-a");
     const log = (await readFile(first.console_log, "utf8")).replace(/\r/g, "");
-    expect(log).toContain("kdevflow-initrd: /lib/modules mounted from the virtiofs tag 'modules'");
+    expect(log).toContain("kdevflow-initrd: mounted /lib/modules from the virtiofs tag 'modules'");
     expect(log).toContain(`kdevflow-initrd: switching to ${closure.init}`);
     expect(log).toContain(`KDEVFLOW-GUEST-UP release=${kernel.kernelrelease}`);
     const listing = /KDEVFLOW-GUEST-MODULES begin \/lib\/modules\/(\S+)\n([\s\S]*?)KDEVFLOW-GUEST-MODULES end/.exec(log);
@@ -151,11 +199,10 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
     expect(viaFlow.result).toMatchObject({ vm: "qsu-a", state: "stopped", runs_current: true });
   });
 
-  // A guest that stays up: the initrd runs the last init= on the command line, here the
-  // busybox init of the closure (it idles; it has no ACPI power-button handling). Named
-  // by its real store path: the initrd checks it under /newroot, where the closure's
-  // absolute `sw` symlink would point outside.
-  const stayUp = () => ({ kernel_params: [`init=${busyboxInit}`], ready_marker: "kdevflow-initrd: switching to .*/bin/init$" });
+  // A guest that stays up, as the library's guests do: no kdevflow.oneshot, so the
+  // closure's stage 2 hands PID 1 to busybox init (a getty on hvc0, sshd). It has no ACPI
+  // power-button handling, so a stop ends in a kill.
+  const stayUp = () => ({ kernel_params: [] });
 
   it("a guest that stays up is running, with an uptime; booting its name again restarts it and never duplicates it", async () => {
     await ready();
@@ -178,6 +225,53 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
     expect([...sockets].sort()).toEqual([join(mgr.runtimeDir, "kdevflow", "qsu-b", "fs-modules.sock"), join(mgr.runtimeDir, "kdevflow", "qsu-b", "fs-store.sock")]);
     const dropins = (await readdir(mgr.configDir)).filter((e) => e.includes("qsu-b"));
     expect(dropins.sort()).toEqual(["qemu-system@qsu-b.service.d", "virtiofsd@qsu-b-modules.service.d", "virtiofsd@qsu-b-store.service.d"]);
+  }, 300_000);
+
+  it("a guest that waits for SSH is up only once root logs in with the managed key; uname -r over SSH is the manifest's release", async () => {
+    await ready();
+    const port = await freePort();
+    const res = await boot("qsu-s", { ssh_port: port, ready_marker: "", kernel_params: [] });
+    expect(res.ready.how).toBe("ssh");
+    expect(res.ready.line).toMatch(/^SSH-2\.0-OpenSSH_/);
+    expect(res.ready.captured).toBe(kernel.kernelrelease);
+    expect(res.kernelrelease).toBe(kernel.kernelrelease);
+    const key = join(wb, "system", "ssh", "id_ed25519");
+    expect(res.login).toEqual({
+      user: "root",
+      host: "127.0.0.1",
+      port,
+      key,
+      ssh_config: join(wb, "system", "vms", "qsu-s", "ssh_config"),
+      command: `ssh -p ${port} -i ${key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1`,
+    });
+    expect((await stat(key)).mode & 0o777).toBe(0o600);
+    // What the result says works: the command line, and the ssh_config entry (as root and as the library's user).
+    const viaCommand = execFileSync(res.login!.command.split(" ")[0]!, [...res.login!.command.split(" ").slice(1), "-o", "BatchMode=yes", "uname", "-r"], { encoding: "utf8" });
+    expect(viaCommand.trim()).toBe(kernel.kernelrelease);
+    const ssh = (...args: string[]) => execFileSync("ssh", ["-F", res.login!.ssh_config, "-o", "BatchMode=yes", ...args], { encoding: "utf8" }).trim();
+    expect(ssh("qsu-s", "id", "-un")).toBe("root");
+    expect(ssh("-l", "user", "qsu-s", "id", "-un")).toBe("user");
+    // Keys only: a password is refused even for root, whose console password is "root".
+    const pw = spawnSync("ssh", ["-F", res.login!.ssh_config, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityFile=/dev/null", "-o", "PreferredAuthentications=password", "qsu-s", "true"], { encoding: "utf8" });
+    expect(pw.status).not.toBe(0);
+    expect(pw.stderr).toMatch(/Permission denied/);
+  }, 300_000);
+
+  it("the virtio console hvc0 is reachable while the guest runs: a login prompt on its socket, root logs in with the console password", async () => {
+    await ready();
+    const s = await guestStatus("qsu-s", env);
+    expect(s.state).toBe("running");
+    const socket = join(mgr.runtimeDir, "kdevflow", "qsu-s", "console.sock");
+    const transcript = await consoleSession(socket, [
+      [/login: $/, "root\r"],
+      [/Password: $/, "root\r"],
+      [/# $/, "echo CONSOLE-$((6*7)) $(hostname) $(tty)\r"],
+      [/CONSOLE-42 qsu-s \/dev\/hvc0/, null],
+    ]);
+    expect(transcript).toMatch(/qsu-s login: /);
+    // QEMU logged what it said while attached.
+    expect(await readFile(join(wb, "system", "vms", "qsu-s", "hvc0.log"), "utf8")).toContain("CONSOLE-42");
+    await stopGuest("qsu-s", 2, env);
   }, 300_000);
 
   it("stop powers the guest down within the bounded time and leaves no QEMU or virtiofsd process", async () => {
@@ -226,7 +320,7 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
     expect(res.units).toContain("virtiofsd@qsu-d-hostdata.service");
     await waitInactive("qsu-d");
     const log = (await readFile(res.console_log, "utf8")).replace(/\r/g, "");
-    expect(log).toContain("KDEVFLOW-GUEST-SHARE tag=hostdata target=/mnt/host");
+    expect(log).toContain("KDEVFLOW-GUEST-SHARE tag=hostdata target=/mnt/host options=defaults");
     const disk = join(wb, "system", "vms", "qsu-d", "disks", "disk0.qcow2");
     const info = JSON.parse(execFileSync("qemu-img", ["info", "--output=json", disk], { encoding: "utf8" }));
     expect(info).toMatchObject({ format: "qcow2", "virtual-size": 8 * 1024 * 1024 });
@@ -250,14 +344,14 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
     const viaFlow = await runFlowCli("f/qsu/destroy", { vm: "qsu-d", timeout_s: 2 }, env);
     expect(viaFlow.exitCode, viaFlow.stderr.slice(-2000)).toBe(0);
     expect((viaFlow.result as { removed: string[] }).removed).toContain(join(wb, "system", "vms", "qsu-d"));
-    for (const vm of ["qsu-a", "qsu-b", "qsu-c", "qsu-e"]) {
+    for (const vm of ["qsu-a", "qsu-b", "qsu-c", "qsu-e", "qsu-s"]) {
       const res = await destroyGuest(vm, env, 2);
       expect(res.removed.length).toBeGreaterThan(0);
       expect(guestProcesses(vm)).toEqual([]);
       expect((await guestStatus(vm, env)).state).toBe("absent");
     }
     const after = [...(await listTree(mgr.configDir)), ...(await listTree(join(wb, "system"))), ...(await listTree(join(mgr.runtimeDir, "kdevflow")))];
-    expect(after.filter((p) => /qsu-[abcde]/.test(p))).toEqual([]);
+    expect(after.filter((p) => /qsu-[abcdes]/.test(p))).toEqual([]);
     // the templates go with the last guest
     expect(after.filter((p) => p.startsWith(mgr.configDir))).toEqual([]);
     await expect(stat(join(wb, "system", "vms", "qsu-a"))).rejects.toThrow();

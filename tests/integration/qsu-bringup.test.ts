@@ -4,9 +4,13 @@
 // (the test library's stand-in wraps the host QEMU in the store), builds the closure of
 // the test library, and boots it as user units of a real systemd user manager. The
 // guest must have mounted /nix/store and /lib/modules/<kernelrelease> over virtiofs and
-// run init from the closure. A second bring-up reuses every build.
+// run init from the closure, and it counts as up only once SSH answered and root logged
+// in with the Workbench's managed key; uname -r over SSH is the manifest's release. A
+// second bring-up reuses every build.
 
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -22,6 +26,15 @@ let mgr: UserManager;
 let wb: string;
 let env: Record<string, string>;
 let inputs: Record<string, unknown>;
+
+/** A host port nothing listens on (asked of the kernel, then released). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
 
 // Every test awaits ready(): a failed setup fails them all (tests/harness/suite.ts).
 const ready = suiteSetup(async () => {
@@ -39,7 +52,8 @@ const ready = suiteSetup(async () => {
     qemu: { method: "nix", nixos_flake: flake },
     nix: { nixos_flake: flake },
     accel: "tcg",
-    ssh_port: 0,
+    // The boot waits for SSH (the default with a forward): up means root logged in with the managed key.
+    ssh_port: await freePort(),
     memory_mb: 256,
     timeout_s: 300,
   };
@@ -69,7 +83,7 @@ describe("f/qsu/bringup", () => {
     await ready();
     const res = await runFlowCli("f/qsu/bringup", inputs, env);
     expect(res.exitCode, res.stderr.split("\n").slice(-60).join("\n")).toBe(0);
-    const out = res.result as { vm: string; kernelrelease: string; console_log: string; units: string[] };
+    const out = res.result as { vm: string; kernelrelease: string; console_log: string; units: string[]; ready: { how: string; captured: string }; login: { command: string; ssh_config: string } };
     const state = await readState(join(wb, "system", "vms", "up", "vm.json"));
     const release = state!.current!.kernel.kernelrelease;
     expect(out.kernelrelease).toBe(release);
@@ -83,6 +97,12 @@ describe("f/qsu/bringup", () => {
     const listing = /KDEVFLOW-GUEST-MODULES begin \/lib\/modules\/(\S+)\n([\s\S]*?)KDEVFLOW-GUEST-MODULES end/.exec(log);
     expect(listing?.[1]).toBe(release);
     expect(listing?.[2]).toMatch(/\bkernel\b|modules\./);
+    // Up only when SSH answered and the managed key logged in; a command over SSH.
+    expect(out.ready.how).toBe("ssh");
+    expect(out.ready.captured).toBe(release);
+    const uname = execFileSync("ssh", ["-F", out.login.ssh_config, "-o", "BatchMode=yes", "up", "uname", "-r"], { encoding: "utf8" }).trim();
+    expect(uname).toBe(release);
+    expect(out.login.command).toContain(`-i ${join(wb, "system", "ssh", "id_ed25519")}`);
   }, 3_600_000);
 
   it("a second bring-up reuses every build and boots again", async () => {
