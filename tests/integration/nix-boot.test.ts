@@ -18,12 +18,12 @@ import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
 import { testKernel } from "../harness/kernel.ts";
 import { testFlakes } from "../harness/flakes.ts";
+import { useWorkbenchEnv } from "../harness/env.ts";
 import { setupNixEnv } from "../harness/nix.ts";
 import { suiteSetup } from "../harness/suite.ts";
 
 const BZIMAGE = process.env.KDEVFLOW_TEST_BZIMAGE ?? "";
 const VIRTIOFSD = "/usr/lib/qemu/virtiofsd";
-const ENV_KEYS = ["KDEVFLOW_WORKBENCH", "KDEVFLOW_NIXOS_FLAKE", "SYSTEM_DIR", "WORKERS_DIR", "WORKER_INDEX"] as const;
 
 /** The release a bzImage reports (`uname -r`): the first word of its version string. */
 function bzImageRelease(image: Buffer): string {
@@ -46,24 +46,17 @@ async function waitFor(path: string, ms: number): Promise<void> {
 }
 
 let root: string;
-let savedEnv: Record<string, string | undefined>;
+let restoreEnv: (() => void) | undefined;
 
 // The test awaits ready(): a failed setup fails it (tests/harness/suite.ts).
 const ready = suiteSetup(async () => {
   await setupNixEnv();
   root = mkdtempSync(join(tmpdir(), "kdevflow-nix-boot-"));
-  savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-  for (const k of ENV_KEYS) delete process.env[k];
-  process.env.KDEVFLOW_WORKBENCH = join(root, "wb");
+  restoreEnv = useWorkbenchEnv(join(root, "wb"));
 });
 
 afterAll(() => {
-  if (savedEnv) {
-    for (const k of ENV_KEYS) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
-  }
+  restoreEnv?.();
   if (root) rmSync(root, { recursive: true, force: true });
 });
 

@@ -10,23 +10,23 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../../f/common/errors.ts";
 import { ClosureResult } from "../../f/common/manifest.ts";
-import { capture, run } from "../../f/common/run.ts";
+import { capture } from "../../f/common/run.ts";
 import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
 import type { Inputs as NixInputs } from "../../f/nix/build/inputs.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
-import { FIXTURE_GIT_ENV } from "../harness/fixtures.ts";
+import { gitSource } from "../harness/fixtures.ts";
 import { copyTestLibrary, testFlakes } from "../harness/flakes.ts";
+import { useWorkbenchEnv } from "../harness/env.ts";
 import { setupNixEnv } from "../harness/nix.ts";
 import { suiteSetup } from "../harness/suite.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const KEYS = JSON.parse(readFileSync(join(REPO, "tests/fixtures/golden/nix/ssh-keys.json"), "utf8")) as Record<string, string>;
-const ENV_KEYS = ["KDEVFLOW_WORKBENCH", "KDEVFLOW_NIXOS_FLAKE", "SYSTEM_DIR", "WORKERS_DIR", "WORKER_INDEX"] as const;
 
 let root: string;
 let library: string;
-let savedEnv: Record<string, string | undefined>;
+let restoreEnv: (() => void) | undefined;
 
 /** Remove one attribute line of a library copy's file (a library that lacks a module). */
 function removeAttr(file: string, line: RegExp): void {
@@ -84,19 +84,12 @@ const ready = suiteSetup(async () => {
   await setupNixEnv();
   root = mkdtempSync(join(tmpdir(), "kdevflow-nix-build-"));
   library = (await testFlakes()).libraryDir;
-  savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-  for (const k of ENV_KEYS) delete process.env[k];
-  process.env.KDEVFLOW_WORKBENCH = join(root, "wb");
+  restoreEnv = useWorkbenchEnv(join(root, "wb"));
   process.env.KDEVFLOW_NIXOS_FLAKE = `path:${library}`;
 });
 
 afterAll(() => {
-  if (savedEnv) {
-    for (const k of ENV_KEYS) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
-  }
+  restoreEnv?.();
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
@@ -174,13 +167,7 @@ describe("the flow renders, locks and builds with the test library", () => {
 
   it("builds a source override from a git repository (git+file://, a ref)", async () => {
     await ready();
-    const repo = join(root, "fio-git");
-    mkdirSync(repo);
-    const git = (...args: string[]) => run(["git", "-C", repo, ...args], { quiet: true, env: { ...process.env, ...FIXTURE_GIT_ENV } });
-    await git("init", "-q", "-b", "main");
-    writeFileSync(join(repo, "MARKER"), "fio from git\n");
-    await git("add", "MARKER");
-    await git("commit", "-q", "-m", "fio source");
+    const repo = await gitSource(join(root, "fio-git"), "main", { MARKER: "fio from git\n" });
     const { built, rendered } = await runSteps({ vm: "gitsrc", profiles: ["devel"], test_suites: [], source_overrides: [{ package: "fio", url: `git+file://${repo}?ref=main` }] });
     expect(readFileSync(join(rendered.config_dir, "flake.nix"), "utf8")).toContain(`    fio-src = {\n      type = "git";\n      url = "file://${repo}";\n      ref = "main";\n      flake = false;\n    };\n`);
     // devel records fio; the library's own overlay (version) and ours (src) both apply.

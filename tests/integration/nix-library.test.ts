@@ -15,12 +15,12 @@ import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
 import { copyTestLibrary, RUN_MARKER, testFlakes, type TestFlakes } from "../harness/flakes.ts";
+import { useWorkbenchEnv } from "../harness/env.ts";
 import { setupNixEnv } from "../harness/nix.ts";
 import { suiteSetup } from "../harness/suite.ts";
 
 const FIXTURES = resolve(import.meta.dirname, "../fixtures");
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILto7pELaaNriBBVd4vfOzUX9SVuo1P4M6Pp+bWFkepZ alice@laptop";
-const ENV_KEYS = ["KDEVFLOW_WORKBENCH", "KDEVFLOW_NIXOS_FLAKE", "SYSTEM_DIR", "WORKERS_DIR", "WORKER_INDEX"] as const;
 
 interface CpioEntry {
   name: string;
@@ -55,28 +55,21 @@ function readCpio(buf: Buffer): CpioEntry[] {
 let root: string;
 let flakes: TestFlakes;
 let closure: Awaited<ReturnType<typeof buildClosure>>;
-let savedEnv: Record<string, string | undefined>;
+let restoreEnv: (() => void) | undefined;
 
 // Every test awaits ready(): a failed setup fails them all (tests/harness/suite.ts).
 const ready = suiteSetup(async () => {
   await setupNixEnv();
   flakes = await testFlakes();
   root = mkdtempSync(join(tmpdir(), "kdevflow-nix-library-"));
-  savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-  for (const k of ENV_KEYS) delete process.env[k];
-  process.env.KDEVFLOW_WORKBENCH = join(root, "wb");
+  restoreEnv = useWorkbenchEnv(join(root, "wb"));
   const rendered = await renderConfig({ vm: "boot", nixos_flake: flakes.library, profiles: ["devel"], test_suites: [], ssh_keys: [KEY], user: "alice" });
   await lockConfig(rendered.config_dir, rendered.nixos_flake, false);
   closure = await buildClosure(rendered.config_dir);
 });
 
 afterAll(() => {
-  if (savedEnv) {
-    for (const k of ENV_KEYS) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
-  }
+  restoreEnv?.();
   if (root) rmSync(root, { recursive: true, force: true });
 });
 

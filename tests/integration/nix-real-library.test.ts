@@ -20,38 +20,31 @@ import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
 import { renderFlakeNix, TEMPLATE_PATH } from "../../f/nix/build/render.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
-import { FIXTURE_GIT_ENV } from "../harness/fixtures.ts";
+import { gitSource } from "../harness/fixtures.ts";
 import { realLibraryCopy, testFlakes } from "../harness/flakes.ts";
+import { useWorkbenchEnv } from "../harness/env.ts";
 import { setupNixEnv } from "../harness/nix.ts";
 import { suiteSetup } from "../harness/suite.ts";
 import { planFrom } from "../unit/nix-fixtures.ts";
 
 const KEYS = JSON.parse(readFileSync(resolve(import.meta.dirname, "../fixtures/golden/nix/ssh-keys.json"), "utf8")) as Record<string, string>;
-const ENV_KEYS = ["KDEVFLOW_WORKBENCH", "KDEVFLOW_NIXOS_FLAKE", "SYSTEM_DIR", "WORKERS_DIR", "WORKER_INDEX"] as const;
 /** A key whose comment holds a quote and ${ (the golden file has one holding both, and a backslash). */
 const QUOTE_KEY = KEYS.ed25519!.replace("alice@laptop", 'alice "the admin" ${HOME}');
 
 let root: string;
 let real: { dir: string; ref: string; source: string };
-let savedEnv: Record<string, string | undefined>;
+let restoreEnv: (() => void) | undefined;
 
 // Every test awaits ready(): a failed setup fails them all (tests/harness/suite.ts).
 const ready = suiteSetup(async () => {
   await setupNixEnv();
   root = mkdtempSync(join(tmpdir(), "kdevflow-nix-real-"));
   real = await realLibraryCopy(join(root, "nixos-flake"));
-  savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-  for (const k of ENV_KEYS) delete process.env[k];
-  process.env.KDEVFLOW_WORKBENCH = join(root, "wb");
+  restoreEnv = useWorkbenchEnv(join(root, "wb"));
 });
 
 afterAll(() => {
-  if (savedEnv) {
-    for (const k of ENV_KEYS) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
-  }
+  restoreEnv?.();
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
@@ -152,13 +145,7 @@ describe("f/nix/build renders, locks, builds and composes against the real libra
     const fio = join(root, "fio");
     mkdirSync(fio);
     writeFileSync(join(fio, "MARKER"), "fio by path\n");
-    const repo = join(root, "xfsprogs.git");
-    mkdirSync(repo);
-    const git = (...args: string[]) => run(["git", "-C", repo, ...args], { quiet: true, env: { ...process.env, ...FIXTURE_GIT_ENV } });
-    await git("init", "-q", "-b", "for-next");
-    writeFileSync(join(repo, "MARKER"), "xfsprogs by git\n");
-    await git("add", "MARKER");
-    await git("commit", "-q", "-m", "xfsprogs source");
+    const repo = await gitSource(join(root, "xfsprogs.git"), "for-next", { MARKER: "xfsprogs by git\n" });
     const { rendered } = await build({
       vm: "overrides",
       profiles: [],

@@ -19,6 +19,7 @@ import type { BootInput } from "../../f/qsu/lib/spec.ts";
 import { unitStates } from "../../f/qsu/lib/systemctl.ts";
 import { testFlakes } from "../harness/flakes.ts";
 import { runFlowCli, testKernel } from "../harness/kernel.ts";
+import { freePort } from "../harness/net.ts";
 import { setupNixEnv } from "../harness/nix.ts";
 import { suiteSetup } from "../harness/suite.ts";
 import { HOST_QEMU } from "../unit/qsu-fixtures.ts";
@@ -98,15 +99,6 @@ async function consoleSession(socket: string, steps: [RegExp, string | null][], 
   } finally {
     conn.destroy();
   }
-}
-
-/** A host port nothing listens on (asked of the kernel, then released). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 async function boot(vm: string, over: Partial<BootInput> = {}): Promise<BootResult> {

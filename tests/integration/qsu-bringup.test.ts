@@ -10,7 +10,6 @@
 
 import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -18,6 +17,7 @@ import { readState } from "../../f/qsu/lib/state.ts";
 import { linuxUpstream } from "../harness/fixtures.ts";
 import { runFlowCli, TEST_KERNEL_INPUTS, testCcacheDir } from "../harness/kernel.ts";
 import { testFlakes } from "../harness/flakes.ts";
+import { freePort } from "../harness/net.ts";
 import { setupNixEnv } from "../harness/nix.ts";
 import { suiteSetup } from "../harness/suite.ts";
 import { startUserManager, type UserManager } from "../harness/systemd.ts";
@@ -26,15 +26,6 @@ let mgr: UserManager;
 let wb: string;
 let env: Record<string, string>;
 let inputs: Record<string, unknown>;
-
-/** A host port nothing listens on (asked of the kernel, then released). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 // Every test awaits ready(): a failed setup fails them all (tests/harness/suite.ts).
 const ready = suiteSetup(async () => {
