@@ -257,7 +257,7 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
     const transcript = await consoleSession(socket, [
       [/login: $/, "root\r"],
       [/Password: $/, "root\r"],
-      [/# $/, "echo CONSOLE-$((6*7)) $(hostname) $(tty)\r"],
+      [/# /, "echo CONSOLE-$((6*7)) $(hostname) $(tty)\r"],
       [/CONSOLE-42 qsu-s \/dev\/hvc0/, null],
     ]);
     expect(transcript).toMatch(/qsu-s login: /);
