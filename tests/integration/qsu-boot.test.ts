@@ -258,9 +258,10 @@ describe("f/qsu with a real user manager, QEMU and virtiofsd", () => {
       [/login: $/, "root\r"],
       [/Password: $/, "root\r"],
       [/# /, "echo CONSOLE-$((6*7)) $(hostname) $(tty)\r"],
-      [/CONSOLE-42 qsu-s \/dev\/hvc0/, null],
+      // The closure was built for the VM "qsu": that is its host name.
+      [/CONSOLE-42 qsu \/dev\/hvc0/, null],
     ]);
-    expect(transcript).toMatch(/qsu-s login: /);
+    expect(transcript).toMatch(/qsu login: /);
     // QEMU logged what it said while attached.
     expect(await readFile(join(wb, "system", "vms", "qsu-s", "hvc0.log"), "utf8")).toContain("CONSOLE-42");
     await stopGuest("qsu-s", 2, env);
@@ -370,9 +371,9 @@ describe("bad input: one sentence naming the field, and no unit written", () => 
     ["zero memory", () => ({ memory_mb: 0 }), /^memory_mb: expected a whole number of MiB greater than 0, got 0\.$/],
     ["a share whose path does not exist", () => ({ shares: [{ tag: "src", path: join(wb, "no-such-dir") }] }), /^shares\[0\]\.path: expected an existing folder to share/],
     ["a host port already in use", () => ({ ssh_port: busyPort }), /^ssh_port: expected a free host port \(tcp 127\.0\.0\.1:\d+ is already in use\)/],
-    ["a missing manifest", () => ({ kernel: undefined }), /^kernel: expected a manifest from a build flow/],
-    ["a manifest file that does not exist", () => ({ closure: join(wb, "none", "result.json") }), /^closure: expected the path of an existing result.json/],
-    ["an invalid manifest", () => ({ qemu: { ...HOST_QEMU, qemu_binary: "qemu" } }), /^qemu: expected a valid manifest \(qemu_binary: /],
+    ["a missing manifest", () => ({ kernel: undefined }), /^kernel: expected a manifest object from a build flow, got nothing\.$/],
+    ["a manifest given as a path, not the object", () => ({ closure: join(wb, "none", "result.json") }), /^closure: expected a manifest object from a build flow, got ".*result\.json"\.$/],
+    ["an invalid manifest", () => ({ qemu: { ...HOST_QEMU, qemu_binary: "qemu" } }), /^qemu\.qemu_binary: expected an absolute path, got "qemu"\.$/],
   ];
 
   it.each(cases)("%s", async (_name, over, message) => {
@@ -394,7 +395,7 @@ describe("bad input: one sentence naming the field, and no unit written", () => 
     const before = await listTree(mgr.configDir);
     const res = await runFlowCli("f/qsu/boot", { vm: "qsu-bad", kernel, qemu: HOST_QEMU, closure, memory_mb: 0 }, env);
     expect(res.exitCode).not.toBe(0);
-    expect(res.stderr).toMatch(/memory_mb: expected a whole number of MiB greater than 0, got 0\./);
+    expect(res.stderr).toMatch(/memory_mb: expected a number of at least 1, got 0\./);
     expect(await listTree(mgr.configDir)).toEqual(before);
   });
 });

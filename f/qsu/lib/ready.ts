@@ -103,7 +103,8 @@ export async function waitReady(o: WaitOptions): Promise<ReadyResult> {
     const byMarker = done(seconds);
     if (byMarker) return byMarker;
     if (o.sshPort && (!o.marker || markerHit)) {
-      banner ??= await sshBanner(o.sshPort, "127.0.0.1", 500);
+      // sshd re-executes itself for each connection: under TCG its banner can take seconds.
+      banner ??= await sshBanner(o.sshPort, "127.0.0.1", 5000);
       // A login is a command: tried at most once a second.
       if (banner && o.sshLogin && Date.now() - lastLogin >= 1000) {
         lastLogin = Date.now();
