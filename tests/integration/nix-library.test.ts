@@ -210,9 +210,9 @@ describe("the toplevel: stage 2, /etc, bootspec and closure", () => {
     expect(passwd).toContainEqual(expect.stringMatching(/^alice:x:1000:100::\/home\/alice:/));
     expect(passwd).toContainEqual(expect.stringMatching(/^sshd:x:\d+:\d+:SSH privilege separation user:/));
     expect(etc("group")).toMatch(/^wheel:x:1:alice$/m);
-    // root's break-glass password (the library sets "root"), the others locked
+    // root's break-glass password (the library sets "root"), no password for the others
     expect(etc("shadow")).toMatch(/^root:\$6\$[^:]+:/m);
-    expect(etc("shadow")).toMatch(/^alice:!:/m);
+    expect(etc("shadow")).toMatch(/^alice:\*:/m);
     expect(etc("ssh/sshd_config")).toMatch(/^PermitRootLogin yes$/m);
     expect(etc("ssh/sshd_config")).toMatch(/^PasswordAuthentication no$/m);
     expect(etc("ssh/sshd_config")).toMatch(/^AuthorizedKeysFile %h\/\.ssh\/authorized_keys \/etc\/ssh\/authorized_keys\.d\/%u$/m);
