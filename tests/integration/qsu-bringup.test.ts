@@ -82,7 +82,7 @@ describe("f/qsu/bringup", () => {
     expect(state!.current!.qemu.qemu_binary).toMatch(/^\/nix\/store\//);
     expect(out.units).toEqual(["virtiofsd@up-store.service", "virtiofsd@up-modules.service", "qemu-system@up.service"]);
     const log = (await readFile(out.console_log, "utf8")).replace(/\r/g, "");
-    expect(log).toContain("kdevflow-initrd: /lib/modules mounted from the virtiofs tag 'modules'");
+    expect(log).toContain("kdevflow-initrd: mounted /lib/modules from the virtiofs tag 'modules'");
     expect(log).toContain(`kdevflow-initrd: switching to ${state!.current!.closure.init}`);
     expect(log).toContain(`KDEVFLOW-GUEST-UP release=${release}`);
     const listing = /KDEVFLOW-GUEST-MODULES begin \/lib\/modules\/(\S+)\n([\s\S]*?)KDEVFLOW-GUEST-MODULES end/.exec(log);
