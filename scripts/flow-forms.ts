@@ -1,7 +1,8 @@
 // Keep every flow form equal to the flow's inputs, declared once as a zod object in
 // `f/<flow>/inputs.ts` (export `Inputs`): the `schema` of `f/<flow>__flow/flow.yaml` is
-// generated from it (f/common/inputs.ts formSchema). Generated flows (the bring-up) are
-// written whole by their generator module (export `generateFlow`).
+// generated from it (f/common/inputs.ts formSchema), and its `tag` is the worker tag
+// (f/common/worker_tag.ts). Generated flows (the bring-up) are written whole by their
+// generator module (export `generateFlow`).
 //
 //   bun scripts/flow-forms.ts            check: exit 1 and name each flow whose file differs
 //   bun scripts/flow-forms.ts --write    rewrite what differs
@@ -12,10 +13,11 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { parseDocument } from "yaml";
+import { type Document, parseDocument } from "yaml";
 import type { z } from "zod";
 import { writeFileAtomic } from "../f/common/atomic.ts";
 import { formSchema } from "../f/common/inputs.ts";
+import { WORKER_TAG } from "../f/common/worker_tag.ts";
 
 export const REPO = resolve(import.meta.dirname, "..");
 
@@ -46,9 +48,29 @@ async function flowFiles(dir: string, out: string[] = []): Promise<string[]> {
 /** How flow files are written: wide lines, so descriptions stay on one line each. */
 export const YAML_OPTIONS = { lineWidth: 0 } as const;
 
-/** The flow.yaml text with `schema` replaced by the form of `inputs`. */
+/**
+ * Set the flow's top-level `tag` (the worker tag), right after its description when it
+ * has none yet. The server reads a flow's tag from the file's top level (NewFlow, backend
+ * windmill-types/src/flows.rs: the CLI sends the whole file), not from `value`.
+ */
+export function setWorkerTag(doc: Document): void {
+  if (doc.has("tag")) {
+    doc.set("tag", WORKER_TAG);
+    return;
+  }
+  const items = (doc.contents as { items?: { key: unknown }[] } | null)?.items;
+  const at = items?.findIndex((p) => String((p.key as { value?: unknown })?.value ?? p.key) === "description") ?? -1;
+  if (!items || at < 0) {
+    doc.set("tag", WORKER_TAG);
+    return;
+  }
+  items.splice(at + 1, 0, doc.createPair("tag", WORKER_TAG) as never);
+}
+
+/** The flow.yaml text with `schema` replaced by the form of `inputs`, and the worker tag set. */
 export function withForm(current: string, inputs: z.ZodType): string {
   const doc = parseDocument(current);
+  setWorkerTag(doc);
   doc.set("schema", doc.createNode(formSchema(inputs)));
   return doc.toString(YAML_OPTIONS);
 }

@@ -55,12 +55,20 @@ export interface RetrySpec {
   exponential?: { attempts?: number; multiplier?: number; seconds?: number; random_factor?: number };
 }
 
+/** `stop_after_if`: evaluated after the step succeeds (see outcome.ts for what a true one does). */
+export interface StopAfterIf {
+  expr: string;
+  skip_if_stopped?: boolean;
+  error_message?: string | null;
+  error_include_result?: boolean;
+}
+
 export interface FlowModule {
   id: string;
   summary?: string;
   value: ModuleValue;
   skip_if?: { expr: string };
-  stop_after_if?: { expr: string; skip_if_stopped?: boolean; error_message?: string | null };
+  stop_after_if?: StopAfterIf;
   retry?: RetrySpec;
   timeout?: number;
 }
@@ -123,9 +131,11 @@ export function locateFlow(workspace: string, flowPath: string): FlowLocation | 
   return null;
 }
 
-/** Every flow under `<workspace>/f` (and `u/`), sorted by path. */
-export function listFlows(workspace: string): FlowLocation[] {
-  const found: FlowLocation[] = [];
+/**
+ * Visit every entry under `<workspace>/f` and `u/` (hidden entries and node_modules
+ * skipped); `visit` returns true when it took a folder, which is then not descended into.
+ */
+export function walkWorkspace(workspace: string, visit: (full: string, name: string, isDir: boolean) => boolean): void {
   const walk = (dir: string): void => {
     let entries: string[];
     try {
@@ -136,26 +146,25 @@ export function listFlows(workspace: string): FlowLocation[] {
     for (const name of entries.sort()) {
       if (name === "node_modules" || name.startsWith(".")) continue;
       const full = join(dir, name);
-      let isDir = false;
-      try {
-        isDir = statSync(full).isDirectory();
-      } catch {
-        continue;
-      }
-      if (!isDir) continue;
-      const suffix = FLOW_SUFFIXES.find((s) => name.endsWith(s));
-      if (suffix) {
-        const file = ["flow.yaml", "flow.yml"].map((n) => join(full, n)).find((f) => existsSync(f));
-        if (file) {
-          const rel = relative(workspace, full).split(sep).join("/");
-          found.push({ path: rel.slice(0, -suffix.length), dir: full, file });
-          continue;
-        }
-      }
-      walk(full);
+      const isDir = statSync(full, { throwIfNoEntry: false })?.isDirectory() ?? false;
+      if (!visit(full, name, isDir) && isDir) walk(full);
     }
   };
   for (const root of ["f", "u"]) walk(join(workspace, root));
+}
+
+/** Every flow under `<workspace>/f` (and `u/`), sorted by path. */
+export function listFlows(workspace: string): FlowLocation[] {
+  const found: FlowLocation[] = [];
+  walkWorkspace(workspace, (full, name, isDir) => {
+    const suffix = FLOW_SUFFIXES.find((s) => name.endsWith(s));
+    if (!isDir || !suffix) return false;
+    const file = ["flow.yaml", "flow.yml"].map((n) => join(full, n)).find((f) => existsSync(f));
+    if (!file) return false;
+    const rel = relative(workspace, full).split(sep).join("/");
+    found.push({ path: rel.slice(0, -suffix.length), dir: full, file });
+    return true;
+  });
   return found.sort((a, b) => a.path.localeCompare(b.path));
 }
 
@@ -192,15 +201,15 @@ export function closestFlow(wanted: string, known: readonly string[]): string | 
   return best;
 }
 
-/** The sentence for a flow path that names no flow. */
-export function unknownFlowMessage(wanted: string, known: readonly string[]): InputError {
+/** The sentence for a path that names nothing of its kind (`what`: "flow", or "flow or script"). */
+export function unknownFlowMessage(wanted: string, known: readonly string[], what = "flow"): InputError {
   const close = closestFlow(wanted, known);
   let expected: string;
-  if (close) expected = `the path of a flow in the workspace (did you mean ${close}?)`;
-  else if (known.length === 0) expected = "the path of a flow, but the workspace has no flows under f/";
-  else if (known.length <= 12) expected = `the path of a flow in the workspace (one of: ${known.join(", ")})`;
-  else expected = `the path of a flow in the workspace (run \`kdevflow list\` to see all ${known.length})`;
-  return new InputError(`flow ${wanted}`, expected);
+  if (close) expected = `the path of a ${what} in the workspace (did you mean ${close}?)`;
+  else if (known.length === 0) expected = `the path of a ${what}, but the workspace has none under f/`;
+  else if (known.length <= 12) expected = `the path of a ${what} in the workspace (one of: ${known.join(", ")})`;
+  else expected = `the path of a ${what} in the workspace (run \`kdevflow list\` to see all ${known.length})`;
+  return new InputError(`${what === "flow" ? "flow" : "path"} ${wanted}`, expected);
 }
 
 /** Resolve a flow argument to its file, or raise the "unknown flow" sentence. */

@@ -14,7 +14,7 @@ function typeLabel(p: PropSchema): string {
   }
   if (p.type === "string" && Array.isArray(p.enum)) return "select";
   if (p.type === "object" && p.properties) return "group";
-  return p.type ?? "any";
+  return p.type || "any";
 }
 
 function shown(v: unknown): string {

@@ -1,5 +1,10 @@
 // Start one job: a Bun process running step_host.ts on a job file, in its own process
-// group so that a timeout (or Ctrl-C) stops the step and every command it started.
+// group so that a timeout (or Ctrl-C) stops the step. The commands the step starts run
+// in groups of their own under the step's reaper (f/common/proc.ts), and the step's
+// group is under the engine's reaper: when the engine dies, even by SIGKILL, its reaper
+// ends the step, and the step's reaper ends the step's commands. Whatever is left in the
+// step's group when the step exits is ended too. The job carries the engine's lineage
+// marker, so the next holder of a stale slot lock can find it.
 // Its stdout and stderr are the job log, handed on line by line as they arrive.
 //
 // This is the engine's process supervisor, not a step command, so it does not go through
@@ -7,6 +12,7 @@
 // worth printing before every step, and no shell (the argv is [bun, step_host, job.json]).
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { endGroup, guardGroup, LINEAGE_VAR, selfLineage } from "../../f/common/proc.ts";
 
 export interface JobProcessOptions {
   argv: readonly string[];
@@ -77,11 +83,12 @@ export function runJobProcess(opts: JobProcessOptions): Promise<JobProcessResult
     const [cmd, ...args] = opts.argv;
     const child = spawn(cmd!, args, {
       cwd: opts.cwd,
-      env: opts.env,
+      env: { ...opts.env, [LINEAGE_VAR]: selfLineage() },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
     live.add(child);
+    const release = child.pid === undefined ? () => {} : guardGroup(child.pid);
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
     let hardKill: NodeJS.Timeout | undefined;
@@ -100,13 +107,20 @@ export function runJobProcess(opts: JobProcessOptions): Promise<JobProcessResult
     child.on("error", (e) => {
       spawnError = e.message;
     });
-    child.on("close", (code, signal) => {
+    // Anything the step left behind in its group ends with it (at exit, not at close:
+    // a leftover holding the log pipes open would hold back the close).
+    let ending: Promise<void> = Promise.resolve();
+    child.on("exit", () => {
+      if (child.pid !== undefined) ending = endGroup(child.pid, timedOut ? 0 : 500);
+    });
+    child.on("close", async (code, signal) => {
       out.end();
       err.end();
       if (timer) clearTimeout(timer);
       if (hardKill) clearTimeout(hardKill);
+      await ending;
+      release();
       live.delete(child);
-      if (timedOut) killGroup(child, "SIGKILL"); // anything the step left behind in its group
       resolvePromise({
         exitCode: code,
         signal,

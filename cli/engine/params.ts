@@ -1,9 +1,9 @@
 // The parameter list of a step's `main`, read with windmill-parser-wasm-ts `parse_deno`,
 // the parser the Windmill server uses to build a script's form. A worker passes a job's
 // arguments to `main` by these names, in this order; the engine does the same.
-// The wasm module is compiled at most once per process, each file parsed once per
-// process, and parse results are kept on disk by content hash, so a run whose scripts did
-// not change does not load the parser at all.
+// The wasm module is compiled at most once per process (a lazily made constant), and
+// parse results are kept on disk by content hash, so a run whose scripts did not change
+// does not load the parser at all.
 
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -57,8 +57,6 @@ export async function parseMainSignature(code: string): Promise<MainSignature> {
   return { names: parsed.args.map((a) => a.name), hasMain: parsed.auto_kind !== "lib" };
 }
 
-const cache = new Map<string, MainSignature>();
-
 /** Bump when the cached shape or the way it is computed changes. */
 const CACHE_VERSION = 1;
 
@@ -77,22 +75,18 @@ function readCached(path: string): MainSignature | null {
   }
 }
 
-/** The signature of `main` in a file: from memory, else the disk cache, else parse_deno. */
+/** The signature of `main` in a file: from the disk cache, else parse_deno (and then cached). */
 export async function mainSignatureOf(file: string): Promise<MainSignature> {
   const code = readFileSync(file, "utf8");
   const hash = createHash("sha256").update(`${CACHE_VERSION}\0${code}`).digest("hex");
-  const hit = cache.get(hash);
-  if (hit) return hit;
   const onDisk = join(cacheDir(), "main-signatures", `${hash}.json`);
-  let sig = readCached(onDisk);
-  if (!sig) {
-    sig = await parseMainSignature(code);
-    try {
-      await writeFileAtomic(onDisk, JSON.stringify(sig));
-    } catch {
-      /* a cache we cannot write only costs time */
-    }
+  const hit = readCached(onDisk);
+  if (hit) return hit;
+  const sig = await parseMainSignature(code);
+  try {
+    await writeFileAtomic(onDisk, JSON.stringify(sig));
+  } catch {
+    /* a cache we cannot write only costs time */
   }
-  cache.set(hash, sig);
   return sig;
 }

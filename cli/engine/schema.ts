@@ -1,5 +1,7 @@
 // The flow form (`schema`): check a flow's inputs against it and fill its defaults, the
-// way the Windmill form would before a run starts. Pure: no files, no processes.
+// way the Windmill web form does before it starts a run (only the form does: the API, a
+// schedule and a flow module pass their arguments as they are; see inputs.ts). Pure: no
+// files, no processes.
 // Every refusal is an InputError whose one sentence names the field (a dotted path for
 // nested fields, `name[i]` for array items) and says what was expected.
 
@@ -273,15 +275,26 @@ export function setDotted(target: Record<string, unknown>, dotted: string, value
   cur[parts[parts.length - 1]!] = value;
 }
 
-/** Apply `--set` pairs in order over a base input (from `--input`), checking each key. */
+/**
+ * Apply `--set` pairs in order over a base input (from `--input`). The form refuses a key
+ * it does not have; the API takes any key (`unknown: "allow"`), reading the value by the
+ * field's type when the form has the field, else as JSON when it parses, else as text.
+ */
 export function applySets(
   schema: FormSchema | undefined,
   base: Record<string, unknown>,
   sets: ReadonlyArray<readonly [string, string]>,
+  unknown: "refuse" | "allow" = "refuse",
 ): Record<string, unknown> {
   const out = clone(base) ?? {};
   for (const [key, raw] of sets) {
-    const p = propertyAt(schema, key);
+    let p: PropSchema | null;
+    try {
+      p = propertyAt(schema, key);
+    } catch (err) {
+      if (unknown === "refuse" || !(err instanceof InputError)) throw err;
+      p = null;
+    }
     setDotted(out, key, coerceSetValue(p, raw));
   }
   return out;

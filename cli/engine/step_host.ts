@@ -1,10 +1,11 @@
 // The process one step runs in (started by the engine with Bun, one per job, as a
 // Windmill worker does). It reads the job file, imports the step's module, calls `main`
-// with the job's arguments mapped by name to main's parameters (a missing argument is
-// passed as undefined, so a JavaScript default applies), and writes the outcome as JSON
+// with the job's arguments mapped by name to main's parameters, as the Bun wrapper's
+// argsObjToArr does (an argument the job does not have is undefined, so a JavaScript
+// default applies; one that is null stays null), and writes the outcome as JSON
 // to the job's result file. stdout and stderr are the job log and carry nothing else.
 //
-// Result file: {"ok": true, "result": <json>} or {"ok": false, "error": {name, message, stack, ...}}.
+// Result file: {"ok": true, "result": <json>} or {"ok": false, "error": {message, name, stack, step_id, extra}}.
 //
 // It uses Bun's own file API and no node: modules: loading node:fs costs a Bun process
 // about 10 ms, which is most of what the engine adds to a step (docs/perf/engine.md).
@@ -28,27 +29,31 @@ interface BunFileApi {
   write(path: string, data: string): Promise<number>;
 }
 
-/** What a thrown value becomes in the result file: name, message, stack and its own fields. */
-export function serialiseError(err: unknown): Record<string, unknown> {
-  if (err instanceof Error) {
-    const own: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(err)) {
-      try {
-        own[k] = JSON.parse(JSON.stringify(v) ?? "null");
-      } catch {
-        own[k] = String(v);
-      }
-    }
-    return { ...own, name: err.name, message: err.message, stack: err.stack ?? "" };
+/** Own fields of a thrown value the Bun wrapper leaves out of `extra`. */
+const NOT_EXTRA = ["line", "name", "stack", "column", "message", "sourceURL", "originalLine", "originalColumn"];
+
+/**
+ * What a thrown value becomes in the result file, as Windmill's Bun wrapper writes it
+ * (backend windmill-worker/src/bun_executor.rs, the wrapper's catch): message, name and
+ * stack, step_id from WM_FLOW_STEP_ID, and the value's other own properties under
+ * `extra`; then through JSON, so what JSON cannot hold disappears.
+ */
+export function serialiseError(e: unknown, stepId: string | undefined = process.env.WM_FLOW_STEP_ID): Record<string, unknown> {
+  const thrown = (e ?? {}) as Record<string, unknown>;
+  const err: Record<string, unknown> = { message: thrown.message, name: thrown.name, stack: thrown.stack };
+  if (stepId) err.step_id = stepId;
+  const extra: Record<string, unknown> = {};
+  for (const key of Object.getOwnPropertyNames(Object(e ?? {}))) {
+    if (!NOT_EXTRA.includes(key)) extra[key] = thrown[key];
   }
-  const message = typeof err === "object" && err !== null ? JSON.stringify(err) : String(err);
-  return { name: "NonErrorThrown", message, stack: "" };
+  if (Object.keys(extra).length > 0) err.extra = extra;
+  return JSON.parse(JSON.stringify(err, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
 }
 
 /** The JSON text of a step's result, as a worker stores it: undefined becomes null. */
 export function resultJson(value: unknown): string {
   try {
-    return JSON.stringify({ ok: true, result: value ?? null }, (_k, v) => (v === undefined ? null : v));
+    return JSON.stringify({ ok: true, result: value ?? null }, (_k, v) => (v === undefined ? null : typeof v === "bigint" ? v.toString() : v));
   } catch (err) {
     throw new Error(`main returned a value that is not JSON: ${(err as Error).message}`);
   }

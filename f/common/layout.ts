@@ -42,7 +42,8 @@ export function workbenchLayout(env: Env = process.env): WorkbenchLayout {
   const root = absoluteDir("KDEVFLOW_WORKBENCH", env.KDEVFLOW_WORKBENCH || defaultWorkbenchRoot(env));
   const systemDir = absoluteDir("SYSTEM_DIR", env.SYSTEM_DIR || join(root, "system"));
   const workersDir = absoluteDir("WORKERS_DIR", env.WORKERS_DIR || join(root, "workers"));
-  const workerIndex = parseWorkerIndex(env.WORKER_INDEX ?? "0");
+  // A worker passes a whitelisted variable it does not have as "": that is "not set".
+  const workerIndex = parseWorkerIndex(env.WORKER_INDEX || "0");
   return { root, systemDir, workersDir, workerIndex, slotDir: join(workersDir, String(workerIndex)) };
 }
 

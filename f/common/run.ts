@@ -2,8 +2,14 @@
 // strings: the vector is printed shell-quoted (so it can be pasted into a terminal)
 // before it runs, its output streams into the job log, and a failure raises a
 // CommandError carrying the exit code and the last lines of output.
+//
+// Every command runs in a process group of its own, guarded by this process's reaper
+// (proc.ts): a timeout ends the whole group, what the command leaves running in its
+// group when it exits is ended, and if this process dies first (killed, cancelled) the
+// reaper ends the group. Commands carry the lineage marker in their environment.
 
 import { execa } from "execa";
+import { describeProcesses, endGroup, groupMembers, guardGroup, LINEAGE_VAR, selfLineage } from "./proc.ts";
 
 export interface RunOptions {
   cwd?: string;
@@ -113,35 +119,62 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
       if (!opts.quiet) (stream === "stdout" ? process.stdout : process.stderr).write(`${line}\n`);
       opts.onLine?.(line, stream);
     });
-  const env = opts.replaceEnv ? opts.env : { ...process.env, ...opts.env };
+  const env = { ...(opts.replaceEnv ? opts.env : { ...process.env, ...opts.env }), [LINEAGE_VAR]: selfLineage() };
   const child = execa(args[0]!, args.slice(1), {
     cwd: opts.cwd,
     env: env as Record<string, string>,
-    extendEnv: !opts.replaceEnv,
+    extendEnv: false,
     input: opts.input,
     stdin: opts.input === undefined ? "ignore" : undefined,
-    timeout: opts.timeoutMs,
+    // Its own process group (and session), so the command and everything it starts can
+    // be ended together, by a timeout here or by the reaper if this process dies.
+    detached: true,
     reject: false,
     buffer: false,
     stripFinalNewline: false,
   });
+  const pgid = child.pid;
+  const release = pgid === undefined ? () => {} : guardGroup(pgid);
+  let timedOut = false;
+  const timer =
+    opts.timeoutMs === undefined || pgid === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          void endGroup(pgid);
+        }, opts.timeoutMs);
   const onOut = handle("stdout");
   const onErr = handle("stderr");
   child.stdout?.on("data", onOut);
   child.stderr?.on("data", onErr);
-  const res = await child;
+  let res;
+  try {
+    res = await child;
+  } finally {
+    if (timer) clearTimeout(timer);
+    if (pgid !== undefined) {
+      // Whatever the command left running in its group (a background job of a script)
+      // ends with it.
+      const left = groupMembers(pgid);
+      if (left.length) {
+        console.log(`run: ${args[0]} left ${describeProcesses(left)} running in its process group; ending them`);
+        await endGroup(pgid, 500);
+      }
+    }
+    release();
+  }
   (onOut as unknown as { end: () => void }).end();
   (onErr as unknown as { end: () => void }).end();
   const durationMs = performance.now() - started;
   const exitCode = typeof res.exitCode === "number" ? res.exitCode : -1;
-  if (res.failed && !opts.allowFailure) {
-    if (res.exitCode === undefined && !res.timedOut && res.cause instanceof Error) {
+  if ((res.failed || timedOut) && !opts.allowFailure) {
+    if (res.exitCode === undefined && !timedOut && res.cause instanceof Error) {
       const cause = res.cause as NodeJS.ErrnoException;
       if (cause.code === "ENOENT") {
         throw new CommandError(args, null, [`${args[0]}: command not found`], false);
       }
     }
-    throw new CommandError(args, res.exitCode ?? null, tail.get(), Boolean(res.timedOut));
+    throw new CommandError(args, res.exitCode ?? null, tail.get(), timedOut);
   }
   return {
     argv: args,

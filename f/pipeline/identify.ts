@@ -32,8 +32,9 @@ export async function main(project: "linux" | "qemu", checked: object, worktree:
     refIsUpstreamTag: (c.source.resolved_ref ?? "").startsWith("refs/tags/") && !cover,
   });
 
-  const decision = await decideReuse(adapter.manifest, adapter.storeProject, identity, c.inputs.reuse);
   const named = await adapter.name(ctx, { version, label: wanted, identity });
+  console.log(`label ${named.label}${named.label !== wanted ? ` (shortened from ${wanted})` : ""}, store key ${named.store_key}`);
+  const decision = await decideReuse(adapter.manifest, adapter.storeProject, identity, c.inputs.reuse);
   if (decision.reuse && decision.manifest) {
     // The label is not part of the identity: a reused build keeps the name it was
     // published under, so the manifest and the Store agree.
@@ -41,7 +42,6 @@ export async function main(project: "linux" | "qemu", checked: object, worktree:
     await setProgress(100, `reusing ${m.store_key}`);
     return { reused: true, manifest: decision.manifest, identity, label: m.label, version, store_key: m.store_key, names: {} } satisfies Identified<unknown>;
   }
-  console.log(`label ${named.label}${named.label !== wanted ? ` (shortened from ${wanted})` : ""}, store key ${named.store_key}`);
   await setProgress(100, `identity ${identity}`);
   return { reused: false, manifest: null, identity, label: named.label, version: named.version, store_key: named.store_key, names: named.names } satisfies Identified<unknown>;
 }

@@ -90,22 +90,39 @@ export interface WorktreePaths {
   worktree: string;
   build_dir: string;
   destdir: string;
-  /** An empty directory `git worktree add --no-checkout` uses when re-adopting a tree. */
+  /**
+   * An empty directory `git worktree add --no-checkout` uses when re-adopting a tree:
+   * `<slot>/.adopt/<project>`, so git names the new admin directory after the project
+   * (`worktrees/<project>`), as it named the one that was lost.
+   */
   adopt: string;
   lock: string;
+  /** Which flow run holds this worktree from prepare to collect (lease.ts). */
+  lease: string;
 }
 
-export function worktreePaths(l: WorkbenchLayout, project: string, choice: SlotChoice): WorktreePaths {
+/**
+ * The worktrees of a project in a slot: the first is `<slot>/<project>`; when a flow run
+ * holds it and another run of the same slot needs one, the next free is
+ * `<slot>/<project>@2`, `@3`, ... each kept warm like the first.
+ */
+export function worktreeName(project: string, index: number): string {
+  return index <= 1 ? project : `${project}@${index}`;
+}
+
+export function worktreePaths(l: WorkbenchLayout, project: string, choice: SlotChoice, index = 1): WorktreePaths {
   const slot = slotName(l, choice);
   const slotDir = join(l.workersDir, slot);
-  const worktree = join(slotDir, project);
+  const name = worktreeName(project, index);
+  const worktree = join(slotDir, name);
   return {
     slot,
     worktree,
     build_dir: join(worktree, "build"),
     destdir: join(worktree, "destdir"),
-    adopt: join(slotDir, `.${project}-adopt`),
-    lock: join(systemPaths.locks(l), `worktree-${slot}-${project}.lock`),
+    adopt: join(slotDir, ".adopt", name),
+    lock: join(systemPaths.locks(l), `worktree-${slot}-${name}.lock`),
+    lease: join(systemPaths.locks(l), `lease-${slot}-${name}.json`),
   };
 }
 

@@ -15,6 +15,7 @@ import { workbenchLayout, type WorkbenchLayout } from "../common/layout.ts";
 import { withLock } from "../common/lock.ts";
 import { setProgress } from "../common/progress.ts";
 import { requireBare } from "./bare.ts";
+import { holderFromEnv, leaseWorktree } from "./lease.ts";
 import { exists, git, gitOut, listRefs, readText } from "./git.ts";
 import { barePaths, gitArgv, parseGitFile, worktreePaths, type WorktreePaths } from "./plan.ts";
 import { checkRefSyntax, closeRefs, isHexPrefix, resolveNamedRef } from "./refs.ts";
@@ -28,6 +29,12 @@ export interface PrepareOptions {
   /** Delete the worktree (with its build/ and destdir/) and add it afresh. */
   recreate?: boolean;
   layout?: WorkbenchLayout;
+  /**
+   * Lease the worktree for this flow run (lease.ts), taking the next free one of the slot
+   * when another run holds the first. On inside a flow (WM_FLOW_JOB_ID set); a script run
+   * on its own takes a worktree no run holds but leases nothing.
+   */
+  lease?: boolean;
 }
 
 export interface PreparedWorktree {
@@ -165,10 +172,14 @@ async function clearStaleGitLocks(admin: string, repaired: string[]): Promise<vo
  */
 async function adopt(bare: string, paths: WorktreePaths, commit: string): Promise<void> {
   await rm(join(paths.worktree, ".git"), { recursive: true, force: true });
+  await mkdir(dirname(paths.adopt), { recursive: true });
   await git(gitArgv.worktreeAddNoCheckout(bare, paths.adopt, commit));
   await rename(join(paths.adopt, ".git"), join(paths.worktree, ".git"));
   await rmdir(paths.adopt);
-  await git(gitArgv.worktreeRepair(bare, paths.worktree));
+  await rmdir(dirname(paths.adopt)).catch(() => undefined);
+  // Pointing the admin directory at the moved link is what repair is for here: its
+  // "gitdir incorrect" report is expected, so it reaches the log only if repair fails.
+  await git(gitArgv.worktreeRepair(bare, paths.worktree), { quiet: true });
   await git(gitArgv.readTree(paths.worktree));
 }
 
@@ -181,6 +192,7 @@ async function sync(project: string, bare: string, bareLock: string, paths: Work
   if (await exists(paths.adopt)) {
     repaired.push("removed a leftover re-adoption directory");
     await rm(paths.adopt, { recursive: true, force: true });
+    await rmdir(dirname(paths.adopt)).catch(() => undefined);
   }
   if (recreate && state.kind !== "absent") {
     await admin(async () => {
@@ -209,7 +221,7 @@ async function sync(project: string, bare: string, bareLock: string, paths: Work
   } else {
     await clearStaleGitLocks(state.admin, repaired);
     if (!(await linksBack(state.admin, paths.worktree))) {
-      await admin(() => git(gitArgv.worktreeRepair(bare, paths.worktree)).then(() => undefined));
+      await admin(() => git(gitArgv.worktreeRepair(bare, paths.worktree), { quiet: true }).then(() => undefined));
       repaired.push("repaired the admin directory's link back to the worktree");
     }
   }
@@ -228,11 +240,14 @@ export async function prepareWorktreeDetailed(opts: PrepareOptions): Promise<Pre
   // Validate everything before anything on disk changes.
   const layout = opts.layout ?? workbenchLayout();
   const bare = await requireBare(layout, opts.project);
-  const paths = worktreePaths(layout, opts.project, { shared: opts.shared, sharedName: opts.sharedName });
+  const choice = { shared: opts.shared, sharedName: opts.sharedName };
+  worktreePaths(layout, opts.project, choice); // checks the slot choice before anything changes
   await setProgress(5, `resolve ${opts.ref} in ${opts.project}`);
   const { commit, refname } = await resolveRef(bare, opts.ref, opts.project);
   const tree = await gitOut(gitArgv.treeOf(bare, commit));
   console.log(`${opts.project}: ${opts.ref} is ${commit}${refname ? ` (${refname})` : ""}, tree ${tree}`);
+  const lease = opts.lease ?? Boolean(process.env.WM_FLOW_JOB_ID);
+  const { paths } = await leaseWorktree(layout, opts.project, choice, holderFromEnv(), lease);
 
   return lockWorktree(paths, opts.project, async () => {
     await setProgress(20, `sync ${paths.worktree}`);

@@ -17,6 +17,7 @@ import { isDeepStrictEqual } from "node:util";
 import { builtinModules, createRequire } from "node:module";
 import { initSync, parse_deno, parse_ts_imports } from "windmill-parser-wasm-ts";
 import { parseDocument } from "yaml";
+import { WORKER_TAG } from "../../f/common/worker_tag.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -328,6 +329,14 @@ export function unknownKeys(value: unknown, schema: SchemaNode | undefined, defs
   return out;
 }
 
+/**
+ * Top-level keys of flow.yaml that the validator's OpenFlow schema lacks and the server
+ * reads: the CLI sends the whole file to create_flow/update_flow (windmill-cli
+ * src/commands/flow/flow.ts, pushFlow), whose body is NewFlow (backend
+ * windmill-types/src/flows.rs).
+ */
+export const NEW_FLOW_KEYS = ["tag", "dedicated_worker", "timeout", "visible_to_runner_only", "ws_error_handler_muted", "labels"] as const;
+
 /** Every key in a flow, schedule or trigger file is one Windmill's schema knows. */
 export async function checkUnknownKeys(ws: WorkspaceFiles): Promise<string[]> {
   const { getValidationTargetFromFilename } = require("windmill-yaml-validator") as typeof import("windmill-yaml-validator");
@@ -338,7 +347,10 @@ export async function checkUnknownKeys(ws: WorkspaceFiles): Promise<string[]> {
     if (!target) continue;
     const { value } = await readYaml(join(ws.root, f));
     const root = target.type === "flow" ? schemas.openflow.OpenFlow : target.type === "schedule" ? schemas.schedule : schemas.trigger(target.triggerKind);
-    for (const key of unknownKeys(value, root, schemas.openflow)) problems.push(`${f}: ${key}: not a key Windmill knows (a typo is silently ignored)`);
+    const known = target.type === "flow" ? (NEW_FLOW_KEYS as readonly string[]) : [];
+    for (const key of unknownKeys(value, root, schemas.openflow)) {
+      if (!known.includes(key)) problems.push(`${f}: ${key}: not a key Windmill knows (a typo is silently ignored)`);
+    }
   }
   return problems;
 }
@@ -417,7 +429,37 @@ export async function checkScheduleTargets(ws: WorkspaceFiles): Promise<string[]
       const bad = valueMisfit(props[k], value);
       if (bad) problems.push(`${f}: args.${k}: does not fit ${target.what}'s ${k}: ${bad}`);
     }
+    if (doc?.on_failure !== undefined && doc?.on_failure !== null) problems.push(...(await errorHandlerProblems(ws, doc)).map((p) => `${f}: ${p}`));
   }
+  return problems;
+}
+
+/**
+ * The arguments a server passes to a schedule's error handler: the failed job's result
+ * (for a failure, its `error`) and where it came from, plus the schedule's
+ * on_failure_extra_args (backend windmill-queue/src/jobs.rs, push_error_handler; the
+ * list the schedule editor shows, frontend ScheduleEditorInner.svelte).
+ */
+export const SCHEDULE_ERROR_HANDLER_ARGS = ["path", "schedule_path", "error", "started_at", "failed_times", "workspace_id", "job_id", "is_flow", "email"] as const;
+
+/**
+ * A schedule's `on_failure` names a script or flow with its kind (`script/f/...` or
+ * `flow/f/...`: the server refuses anything else, windmill-common/src/jobs.rs,
+ * get_payload_tag_from_prefixed_path) that exists, and whose inputs are exactly what the
+ * server passes: an input it does not pass arrives as null, one it passes and the handler
+ * lacks is dropped.
+ */
+async function errorHandlerProblems(ws: WorkspaceFiles, doc: any): Promise<string[]> {
+  const m = /^(script|flow)\/(f\/.+)$/.exec(String(doc.on_failure));
+  if (!m) return [`on_failure: expected script/<path> or flow/<path>, got ${show(doc.on_failure)}`];
+  const target = await stepTarget(ws, "", { type: m[1], path: m[2] });
+  if (!target) return [];
+  if (target.missing) return [`on_failure: ${target.missing}`];
+  const passed = [...SCHEDULE_ERROR_HANDLER_ARGS, ...Object.keys((doc.on_failure_extra_args as object | null | undefined) ?? {})];
+  const { known } = targetInputs(target);
+  const problems: string[] = [];
+  for (const k of known) if (!passed.includes(k)) problems.push(`on_failure: ${target.what} takes ${k}, which the server does not pass to an error handler (it passes ${passed.join(", ")})`);
+  for (const k of passed) if (!known.includes(k)) problems.push(`on_failure: ${target.what} does not take ${k}, which the server passes to an error handler`);
   return problems;
 }
 
@@ -499,8 +541,7 @@ export async function checkScriptSchemas(ws: WorkspaceFiles): Promise<string[]> 
     for (const key of ["summary", "description"]) {
       if (typeof meta?.[key] !== "string") problems.push(`${f}: ${key}: expected a string, got ${show(meta?.[key])}`);
     }
-    if (meta?.kind !== "script") problems.push(`${f}: kind: expected "script", got ${show(meta?.kind)}`);
-    if (typeof meta?.lock !== "string") problems.push(`${f}: lock: expected a string ('' lets the server resolve), got ${show(meta?.lock)}`);
+    problems.push(...kindAndLockProblems(meta).map((p) => `${f}: ${p}`));
     problems.push(...undescribed(meta?.schema).map((p) => `${f}: ${p}`));
     try {
       problems.push(...compareScriptSchema(await readFile(join(ws.root, code), "utf8"), meta?.schema).map((p) => `${f}: ${p}`));
@@ -511,8 +552,11 @@ export async function checkScriptSchemas(ws: WorkspaceFiles): Promise<string[]> 
   return problems;
 }
 
-/** Every .ts under f/ with a main (a step) has a .script.yaml, except inline flow steps. */
-export async function checkStepsHaveMetadata(ws: WorkspaceFiles): Promise<string[]> {
+/**
+ * Every .ts under f/ outside a flow folder, step or library, has a .script.yaml: without
+ * one, `wmill sync push` writes a .script.yaml and a .script.lock into the checkout.
+ */
+export async function checkModulesHaveMetadata(ws: WorkspaceFiles): Promise<string[]> {
   const problems: string[] = [];
   for (const f of ws.files.filter((x) => x.endsWith(".ts") && !inFlowFolder(x))) {
     let parsed: ParsedMain;
@@ -523,7 +567,9 @@ export async function checkStepsHaveMetadata(ws: WorkspaceFiles): Promise<string
       continue;
     }
     const meta = f.replace(/\.ts$/, ".script.yaml");
-    if (parsed.hasMain && !ws.files.includes(meta)) problems.push(`${f}: has a main (a step) but no ${basename(meta)}`);
+    if (!ws.files.includes(meta)) {
+      problems.push(`${f}: ${parsed.hasMain ? "a step" : "a library"} without ${basename(meta)} (wmill sync push would write one into the checkout; bun scripts/script-schema.ts --write ${f})`);
+    }
   }
   return problems;
 }
@@ -569,6 +615,48 @@ export async function checkImports(ws: WorkspaceFiles, dependencies: readonly st
       }
       const pkg = npmPackageOf(spec);
       if (pkg && !dependencies.includes(pkg)) problems.push(`${f}: imports ${spec}, and ${pkg} is not a dependency in package.json`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Leading-comment annotations that change how a server resolves a Bun module's npm
+ * imports or what runs it. The server reads annotations from the comment lines at the top
+ * of the code, each line being exactly the word (windmill-macros `annotations`, for
+ * TypeScriptAnnotations in windmill-common/src/worker.rs: `npm` installs with npm,
+ * `nodejs` runs under Node, `native` on the native runtime), and a `package_json:` or `extra_package_json:` line names workspace
+ * dependency files instead of the default dependencies/package.json
+ * (windmill-common/src/scripts.rs, extract_workspace_dependencies_annotated_refs).
+ */
+const RESOLUTION_ANNOTATION = /^\/\/\s*(npm|nodejs|native|(extra[_-])?package_json:.*)\s*$/;
+
+/** The annotation lines in a module's leading comment block that change how its imports resolve. */
+export function resolutionAnnotations(code: string): string[] {
+  const found: string[] = [];
+  for (const line of code.split("\n")) {
+    if (!line.trim()) continue;
+    if (!line.startsWith("//")) break;
+    if (RESOLUTION_ANNOTATION.test(line.trim())) found.push(line.trim());
+  }
+  return found;
+}
+
+/** Every Bun module the server deploys: each .ts under f/ (steps, libraries, inline flow steps). */
+export function bunModules(ws: WorkspaceFiles): string[] {
+  return ws.files.filter((f) => f.endsWith(".ts"));
+}
+
+/**
+ * No Bun module carries an annotation that takes it off the workspace's pinned default
+ * dependencies (dependencies/package.json) or off Bun: every deployed script, library
+ * and inline flow step resolves its npm imports against the same pinned file.
+ */
+export async function checkDependencyAnnotations(ws: WorkspaceFiles): Promise<string[]> {
+  const problems: string[] = [];
+  for (const f of bunModules(ws)) {
+    for (const a of resolutionAnnotations(await readFile(join(ws.root, f), "utf8"))) {
+      problems.push(`${f}: the leading comment line "${a}" is a Windmill annotation: the server would not resolve this module against dependencies/package.json with Bun`);
     }
   }
   return problems;
@@ -790,4 +878,77 @@ export function scriptSchemaFor(code: string, current: JsonSchema | undefined): 
     required: inferred.required,
     ...rest,
   };
+}
+
+// ---------------------------------------------------------------------------------
+// The metadata of every module (scripts/script-schema.ts writes it)
+//
+// `wmill sync push` treats every .ts under f/ outside a flow folder as a script, a
+// library (no main) included: when one has no .script.yaml, the CLI writes one with an
+// empty summary and a `.script.lock` beside it into the checkout (windmill-cli
+// src/utils/metadata.ts, parseMetadataFile: "no metadata file at all. Create it"). So
+// every module gets its metadata committed: a step's summary and descriptions are
+// written by a person; a library's are taken from its leading comment when the file is
+// created, and kept afterwards like a step's.
+
+/** The module's leading `//` comment as one paragraph, or "" when it has none. */
+export function leadingComment(code: string): string {
+  const lines: string[] = [];
+  for (const line of code.split("\n")) {
+    if (!line.startsWith("//")) break;
+    lines.push(line.replace(/^\/\/\s?/, "").trim());
+  }
+  return lines.join(" ").replace(/\s+/g, " ").trim();
+}
+
+/** The first sentence of a paragraph (up to the first '.', '!' or '?' before a space), at most 120 characters. */
+export function firstSentence(text: string): string {
+  const m = /^(.+?[.!?])(\s|$)/.exec(text);
+  const s = (m ? m[1]! : text).trim();
+  if (s.length <= 120) return s;
+  const cut = s.slice(0, 117);
+  return `${cut.slice(0, cut.lastIndexOf(" ") > 60 ? cut.lastIndexOf(" ") : 117)}...`;
+}
+
+/** The metadata a new `.script.yaml` starts from: empty prose for a step, the leading comment for a library. */
+export function newScriptMetadata(code: string): Record<string, unknown> {
+  const about = parseMain(code).hasMain ? "" : leadingComment(code);
+  return { summary: firstSentence(about), description: about, lock: "", kind: "script", tag: WORKER_TAG };
+}
+
+/** The problem with a flow's or script's worker tag, or null. */
+export function tagProblem(doc: JsonSchema | undefined): string | null {
+  if (doc?.tag === WORKER_TAG) return null;
+  return `tag: expected ${show(WORKER_TAG)} (only workers prepared for kdevflow may take its jobs; f/common/worker_tag.ts), got ${show(doc?.tag)}`;
+}
+
+/** Problems with a `.script.yaml`'s kind and lock. */
+function kindAndLockProblems(meta: JsonSchema | undefined): string[] {
+  const problems: string[] = [];
+  if (meta?.kind !== "script") problems.push(`kind: expected "script", got ${show(meta?.kind)}`);
+  if (typeof meta?.lock !== "string") problems.push(`lock: expected a string ('' lets the server resolve it against dependencies/package.json), got ${show(meta?.lock)}`);
+  return problems;
+}
+
+/** Problems with a `.script.yaml`'s deployment settings: the worker tag, kind and lock. */
+export function deploymentProblems(meta: JsonSchema | undefined): string[] {
+  const tag = tagProblem(meta);
+  return [...(tag ? [tag] : []), ...kindAndLockProblems(meta)];
+}
+
+/**
+ * Every flow and every script carries the worker tag. A flow's is a top-level key of
+ * flow.yaml (the CLI sends the whole file as the server's NewFlow, whose `tag` decides
+ * where the flow job runs; its steps and sub-flows inherit it, windmill-worker
+ * src/worker_flow.rs resolve_flow_step_tag); a script's is `tag` in its .script.yaml
+ * (sent as NewScript.tag by windmill-cli src/commands/script/script.ts). Schedules start
+ * the flow with its tag when they have none of their own (windmill-queue src/schedule.rs).
+ */
+export async function checkWorkerTags(ws: WorkspaceFiles): Promise<string[]> {
+  const problems: string[] = [];
+  for (const f of ws.files.filter((x) => isFlowFile(x) || x.endsWith(".script.yaml"))) {
+    const problem = tagProblem((await readYaml(join(ws.root, f))).value);
+    if (problem) problems.push(`${f}: ${problem}`);
+  }
+  return problems;
 }

@@ -89,6 +89,14 @@ export async function buildKernel(inputs: Record<string, unknown>, env: Record<s
   return { manifest: KernelManifest.parse(res.result), ms: res.ms, stderr: res.stderr };
 }
 
+/** The release a bzImage reports (`uname -r`): the first word of its version string. */
+export function bzImageRelease(image: Buffer): string {
+  if (image.toString("latin1", 0x202, 0x206) !== "HdrS") throw new Error("not a bzImage (no HdrS boot header)");
+  const at = image.readUInt16LE(0x20e) + 0x200;
+  const end = image.indexOf(0, at);
+  return image.toString("latin1", at, end).split(" ")[0]!;
+}
+
 export function testKernelWorkbench(): string {
   return join(fixturesRoot(), "kernel-workbench");
 }

@@ -7,6 +7,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../f/common/atomic.ts";
+import { JOB_ENV_WHITELIST } from "../../f/common/job_env.ts";
 
 export function offlineNixConf(registryPath: string): string {
   return [
@@ -41,9 +42,14 @@ export function nixTestEnv(dir: string = process.env.KDEVFLOW_TEST_NIX_CONF_DIR 
   return env;
 }
 
-/** Put the offline Nix configuration into this process's environment. */
+/**
+ * Put the offline Nix configuration into this process's environment, and pass it on to
+ * the jobs of the local engine, which clears a job's environment as a Windmill worker
+ * does: WHITELIST_ENVS is kdevflow's list plus NIX_CONF_DIR, as on a worker whose Nix
+ * configuration lives outside /etc/nix.
+ */
 export async function setupNixEnv(): Promise<Record<string, string>> {
-  const env = await nixTestEnv();
+  const env = { ...(await nixTestEnv()), WHITELIST_ENVS: [...JOB_ENV_WHITELIST, "NIX_CONF_DIR"].join(",") };
   Object.assign(process.env, env);
   return env;
 }

@@ -15,8 +15,9 @@ const notAnObject = join(scratch, "list.json");
 writeFileSync(notAnObject, "[1, 2]");
 
 const cases: Array<[string, string[], RegExp]> = [
-  ["an unknown flow path (suggests the closest)", ["run", "f/engine/nestd"], /^flow f\/engine\/nestd: expected the path of a flow in the workspace \(did you mean f\/engine\/nested\?\)\.$/],
-  ["an unknown flow path far from any (points to the list)", ["run", "f/zzz/qqqqqqqqqqqq"], /^flow f\/zzz\/qqqqqqqqqqqq: expected the path of a flow in the workspace \(run `kdevflow list` to see all 24\)\.$/],
+  ["an unknown flow path (suggests the closest)", ["run", "f/engine/nestd"], /^path f\/engine\/nestd: expected the path of a flow or script in the workspace \(did you mean f\/engine\/nested\?\)\.$/],
+  ["an unknown script path (suggests the closest)", ["run", "f/engine/tools/greeet"], /^path f\/engine\/tools\/greeet: expected the path of a flow or script in the workspace \(did you mean f\/engine\/tools\/greet\?\)\.$/],
+  ["an unknown flow path far from any (points to the list)", ["run", "f/zzz/qqqqqqqqqqqq"], /^path f\/zzz\/qqqqqqqqqqqq: expected the path of a flow or script in the workspace \(run `kdevflow list` to see all 27\)\.$/],
   ["a missing required input", ["run", "f/engine/nested"], /^name: expected a value \(this input is required and has no default\)\.$/],
   ["a wrong enum value", ["run", "f/engine/nested", "--set", "name=a", "--set", "mode=medium"], /^mode: expected one of "fast" or "slow", got "medium"\.$/],
   ["a wrong multiselect item", ["run", "f/engine/nested", "--set", "name=a", "--set", 'targets=["x86_64-softmmu","mips"]'], /^targets\[1\]: expected one of "x86_64-softmmu", "aarch64-softmmu" or "riscv64-softmmu", got "mips"\.$/],
@@ -30,17 +31,18 @@ const cases: Array<[string, string[], RegExp]> = [
   ["a value not matching the pattern", ["run", "f/engine/nested", "--set", "name=Bad Name"], /^name: expected a string matching \/\^\[a-z0-9-\]\+\$\/, got "Bad Name"\.$/],
   ["a wrong type in a nested group", ["run", "f/engine/nested", "--set", "name=a", "--set", "build.jobs=many"], /^build\.jobs: expected an integer, got "many"\.$/],
   ["--set without =", ["run", "f/engine/nested", "--set", "name"], /^--set name: expected key=value \(for example --set qemu_ref=v7\.2\.0\)\.$/],
-  ["an unknown option", ["run", "f/engine/nested", "--frobnicate"], /^kdevflow run --frobnicate: expected an option of kdevflow run \(--set, --input, --output, --workspace or --help\)\.$/],
-  ["an unknown command", ["frob"], /^command "frob": expected one of run, list, show, help\.$/],
-  ["run without a flow", ["run"], /^kdevflow run: expected a flow path, e\.g\. f\/qemu\/build \(see kdevflow list\)\.$/],
-  ["a flow path that escapes the workspace", ["run", "../etc/x"], /^flow "\.\.\/etc\/x": expected a flow path like f\/<folder>\/<name>\.$/],
+  ["an unknown option", ["run", "f/engine/nested", "--frobnicate"], /^kdevflow run --frobnicate: expected an option of kdevflow run \(--api, --set, --input, --output, --workspace or --help\)\.$/],
+  ["an unknown command", ["frob"], /^command "frob": expected one of run, schedule, list, show, help\.$/],
+  ["run without a flow", ["run"], /^kdevflow run: expected a flow or script path, e\.g\. f\/qemu\/build \(see kdevflow list\)\.$/],
+  ["a flow path that escapes the workspace", ["run", "../etc/x"], /^path "\.\.\/etc\/x": expected a flow or script path like f\/<folder>\/<name>\.$/],
+  ["KDEVFLOW_SLOT_LOCK that is neither on nor off", ["run", "f/engine/nested", "--set", "name=a"], /^KDEVFLOW_SLOT_LOCK: expected on or off, got "maybe"\.$/],
   ["--output that is a folder", ["run", "f/engine/nested", "--set", "name=a", "--output", "/tmp"], /^--output \/tmp: expected a file path, but it is a folder\.$/],
-  ["show of an unknown flow", ["show", "f/engine/nope"], /^flow f\/engine\/nope: expected the path of a flow in the workspace/],
+  ["show of an unknown flow", ["show", "f/engine/nope"], /^path f\/engine\/nope: expected the path of a flow or script in the workspace/],
 ];
 
 describe("bad input exits 2 with one sentence and runs nothing", () => {
   it.each(cases)("%s", async (_name, args, sentence) => {
-    const run = await kdevflow(args, { stdin: '{"name": "ok", "colour": "red"}' });
+    const run = await kdevflow(args, { stdin: '{"name": "ok", "colour": "red"}', env: { KDEVFLOW_SLOT_LOCK: "maybe" } });
     expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
     const lines = run.stderr.trim().split("\n");

@@ -12,12 +12,12 @@ import { kdevflow, tempDir } from "./engine-helpers.ts";
 const scratch = tempDir("kdevflow-slot-test-");
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function envFor(index: string): Record<string, string> {
-  return { KDEVFLOW_WORKBENCH: join(scratch, "wb"), WORKER_INDEX: index, XDG_RUNTIME_DIR: join(scratch, "run") };
+function envFor(index: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { KDEVFLOW_WORKBENCH: join(scratch, "wb"), WORKER_INDEX: index, XDG_RUNTIME_DIR: join(scratch, "run"), ...extra };
 }
 
-function run(index: string, name: string) {
-  return kdevflow(["run", "f/engine/slot", "--set", "seconds=2", "--set", `pid_file=${join(scratch, name)}`], { env: envFor(index) });
+function run(index: string, name: string, extra: Record<string, string> = {}, seconds = 2) {
+  return kdevflow(["run", "f/engine/slot", "--set", `seconds=${seconds}`, "--set", `pid_file=${join(scratch, name)}`], { env: envFor(index, extra) });
 }
 
 describe("the worker slot of a same_worker flow", () => {
@@ -31,6 +31,28 @@ describe("the worker slot of a same_worker flow", () => {
     expect(waited[0]!.ms).toBeGreaterThan(4000);
     expect(existsSync(join(scratch, "wb"))).toBe(false);
     expect(existsSync(slotLock(envFor("0")).path)).toBe(false);
+  });
+
+  // same_worker reserves nothing on a server (windmill-worker/src/worker.rs); with the lock off, runs interleave as they can there.
+  it("KDEVFLOW_SLOT_LOCK=off: two runs on one slot run their steps at the same time", async () => {
+    const off = { KDEVFLOW_SLOT_LOCK: "off" };
+    let finished = 0;
+    // Five seconds each: long enough that a loaded machine starts the second before the first ends.
+    const runs = [run("0", "e.pid", off, 5), run("0", "f.pid", off, 5)].map((p) => p.finally(() => finished++));
+    // Both steps have started (each writes its pid file first) before either run ended.
+    const bothStarted = async () => {
+      for (let i = 0; i < 200; i++) {
+        if (existsSync(join(scratch, "e.pid")) && existsSync(join(scratch, "f.pid"))) return true;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return false;
+    };
+    expect(await bothStarted()).toBe(true);
+    expect(finished).toBe(0);
+    const [a, b] = await Promise.all(runs);
+    expect(a!.code, a!.stderr).toBe(0);
+    expect(b!.code, b!.stderr).toBe(0);
+    expect(a!.stderr + b!.stderr).not.toContain("lock: waiting");
   });
 
   it("lets runs on two slots go ahead together", async () => {

@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
-import { testKernel } from "../harness/kernel.ts";
+import { bzImageRelease, testKernel } from "../harness/kernel.ts";
 import { testFlakes } from "../harness/flakes.ts";
 import { useWorkbenchEnv } from "../harness/env.ts";
 import { setupNixEnv } from "../harness/nix.ts";
@@ -24,14 +24,6 @@ import { suiteSetup } from "../harness/suite.ts";
 
 const BZIMAGE = process.env.KDEVFLOW_TEST_BZIMAGE ?? "";
 const VIRTIOFSD = "/usr/lib/qemu/virtiofsd";
-
-/** The release a bzImage reports (`uname -r`): the first word of its version string. */
-function bzImageRelease(image: Buffer): string {
-  if (image.toString("latin1", 0x202, 0x206) !== "HdrS") throw new Error("not a bzImage (no HdrS boot header)");
-  const at = image.readUInt16LE(0x20e) + 0x200;
-  const end = image.indexOf(0, at);
-  return image.toString("latin1", at, end).split(" ")[0]!;
-}
 
 function startVirtiofsd(socket: string, source: string): ChildProcess {
   return spawn(VIRTIOFSD, [`--socket-path=${socket}`, "-o", `source=${source}`, "-o", "cache=auto"], { stdio: "ignore" });

@@ -83,6 +83,13 @@ describe("bad input fails in one sentence before anything is built", () => {
     expect(existsSync(worktree())).toBe(false);
   });
 
+  it("a relative library path, before any step runs", async () => {
+    const r = await run("f/qemu/build", { qemu_ref: fixture.tag, nixos_flake: "relative/flake" });
+    expect(r.code).toBe(2);
+    expect(failure(r)).toMatch(/nixos_flake: expected a flake reference .*, got "relative\/flake"\./);
+    expect(existsSync(worktree())).toBe(false);
+  });
+
   it("a ref that is not in the Bare names the close ones", async () => {
     const r = await run("f/qemu/build", { qemu_ref: "v7.2.99" });
     expect(r.code).toBe(2);

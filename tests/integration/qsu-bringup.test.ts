@@ -56,17 +56,29 @@ afterAll(async () => {
 });
 
 describe("f/qsu/bringup", () => {
+  // Refused by the form (as the web form would) or by the flow's first step, which parses
+  // every group with its sub-flow's schema: either way exit 2, one sentence naming the
+  // field as the user wrote it, and nothing built or written.
   it.each([
-    ["a build group's field the form refuses", { kernel: { git_ref: "v6.1", compiler: "icc" } }, 'kdevflow: kernel.compiler: expected one of "gcc" or "clang", got "icc".'],
-    ["a field the build's group does not have", { qemu: { methd: "nix" } }, /^kdevflow: qemu\.methd: expected one of the fields of qemu \(method, /],
-  ])("refuses %s with exit 2 before any flow module runs (the Workbench stays empty)", async (_name, change, message) => {
+    ["a build group's field the form refuses", { kernel: { git_ref: "v6.1", compiler: "icc" } }, "kernel.compiler", /one of "gcc" or "clang", got "icc"\.$/],
+    ["a field the build's group does not have", { qemu: { methd: "nix" } }, "qemu.methd", /one of the fields of qemu \(method, /],
+    ["a VM name with '..'", { vm: "../x" }, "vm", /a name of at most 64 letters/],
+    ["no memory", { memory_mb: 0 }, "memory_mb", /at least 1|greater than 0/],
+    ["an SSH port out of range", { ssh_port: 70000 }, "ssh_port", /at most 65535|from 1 to 65535/],
+    ["no QEMU targets", { qemu: { method: "make", target_list: [] } }, "qemu.target_list", /non-empty list|at least 1/],
+    ["a source URL that is not one", { workbench: { sources: [{ name: "linux", url: "not a url" }] } }, "workbench.sources[0].url", /a git URL/],
+    ["a source override that is neither a path nor a git URL", { nix: { nixos_flake: "/x", source_overrides: [{ package: "ltp", url: "not-a-url" }] } }, "nix.source_overrides[0].url", /an absolute path \(or path:\/\.\.\.\), or a git URL/],
+    ["a share tag the boot flow cannot name a unit by", { nix: { shares: [{ source: "/srv", tag: "host-data" }] } }, "nix.shares[0].tag", /a share tag of 1 to 36 letters, digits or '_'/],
+  ])("refuses %s with exit 2 before any build runs (the Workbench stays empty)", async (_name, change, field, expected) => {
     await ready();
     const res = await runFlowCli("f/qsu/bringup", { ...inputs, ...change }, env);
     expect(res.exitCode, res.stderr).toBe(2);
     const last = res.stderr.trim().split("\n").pop()!;
-    if (typeof message === "string") expect(last).toBe(message);
-    else expect(last).toMatch(message);
+    const prefix = /^kdevflow: (step check_inputs failed: InputError: )?/.exec(last)![0];
+    expect(last.slice(prefix.length).startsWith(`${field}: expected `), last).toBe(true);
+    expect(last).toMatch(expected);
     expect(res.stderr).not.toContain("==> step workbench");
+    expect(res.stderr).not.toContain("==> step kernel");
     expect(await readdir(wb)).toEqual([]);
   });
 

@@ -19,6 +19,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseDocument, stringify } from "yaml";
 import { run } from "../../f/common/run.ts";
 import {
+  checkDependencyAnnotations,
   checkDeployedFiles,
   checkFileNames,
   checkFlowShape,
@@ -27,17 +28,20 @@ import {
   checkImports,
   checkScheduleTargets,
   checkScriptSchemas,
-  checkStepsHaveMetadata,
+  checkModulesHaveMetadata,
   checkUnknownKeys,
   checkWmillYaml,
+  checkWorkerTags,
   checkYamlValidator,
   listWorkspace,
+  parseMain,
+  SCHEDULE_ERROR_HANDLER_ARGS,
   type WorkspaceFiles,
 } from "../harness/conformance.ts";
+import { copyWorkspace, wmillLint, wmillMetadataDryRun } from "../harness/wmill.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const GOOD = join(REPO, "tests/fixtures/windmill-workspace");
-const WMILL = join(REPO, "node_modules/.bin/wmill");
 
 /** The runtime dependencies the server installs (package.json `dependencies`). */
 const DEPENDENCIES = Object.keys((JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies?: Record<string, string> }).dependencies ?? {});
@@ -52,28 +56,24 @@ const CHECKS: Record<string, Check> = {
   "flow wiring (!inline files, path scripts, input_transforms)": checkFlowWiring,
   "schedule and trigger targets": checkScheduleTargets,
   ".script.yaml schemas match main": checkScriptSchemas,
-  "steps have .script.yaml": checkStepsHaveMetadata,
+  "every module, step or library, has its .script.yaml": checkModulesHaveMetadata,
+  "every flow and script carries the worker tag": checkWorkerTags,
+  "no module leaves the pinned dependencies (no resolution annotation)": checkDependencyAnnotations,
   "file names": checkFileNames,
   "every file is deployed, and no module looks for files beside itself": checkDeployedFiles,
   "folders have folder.meta.yaml": checkFolders,
   "wmill.yaml": (ws) => checkWmillYaml(ws.root),
 };
 
-async function wmillLint(cwd: string): Promise<{ exitCode: number; output: string }> {
-  const res = await run([WMILL, "lint"], { cwd, capture: true, quiet: true, allowFailure: true, env: { NO_COLOR: "1" } });
-  return { exitCode: res.exitCode, output: `${res.stdout}${res.stderr}` };
-}
-
 const temps: string[] = [];
 afterAll(async () => {
   await Promise.all(temps.map((t) => rm(t, { recursive: true, force: true })));
 });
 
+/** A copy of what `wmill sync push` reads from a workspace (f/, wmill.yaml, wmill-lock.yaml, dependencies/). */
 async function copyOf(src: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "kdevflow-conformance-"));
+  const dir = await copyWorkspace(src);
   temps.push(dir);
-  await cp(join(src, "f"), join(dir, "f"), { recursive: true });
-  await cp(join(src, "wmill.yaml"), join(dir, "wmill.yaml"));
   return dir;
 }
 
@@ -214,6 +214,32 @@ describe("a broken copy of the real workspace fails", () => {
   });
 });
 
+describe("the refresh schedule's error handler", () => {
+  const SCHEDULE = "f/workbench/refresh.schedule.yaml";
+  const HANDLER = "f/workbench/report_refresh_failure.ts";
+
+  it("is a script of ours whose main takes exactly what the server passes a schedule error handler", async () => {
+    const doc = parseDocument(await readFile(join(REPO, SCHEDULE), "utf8")).toJS();
+    expect(doc.on_failure).toBe("script/f/workbench/report_refresh_failure");
+    const { args } = parseMain(await readFile(join(REPO, HANDLER), "utf8"));
+    expect(args.map((a) => a.name).sort()).toEqual([...SCHEDULE_ERROR_HANDLER_ARGS].sort());
+  });
+
+  for (const [name, breakIt, re] of [
+    ["on_failure without its kind", (d: string) => edit(d, SCHEDULE, "on_failure: script/", "on_failure: "), /on_failure: expected script\/<path> or flow\/<path>/],
+    ["on_failure naming a missing script", (d: string) => unlink(join(d, HANDLER)), /on_failure: script f\/workbench\/report_refresh_failure does not exist/],
+    ["a handler taking an input the server does not pass", (d: string) => edit(d, HANDLER, "  email: string = \"\",\n", "  email: string = \"\",\n  channel: string = \"\",\n"), /takes channel, which the server does not pass/],
+    ["a handler without an input the server passes", (d: string) => edit(d, HANDLER, "  failed_times: number = 1,\n", ""), /does not take failed_times, which the server passes/],
+  ] as const) {
+    it(`fails the schedule check: ${name}`, async () => {
+      const dir = await copyOf(REPO);
+      await breakIt(dir);
+      const problems = await checkScheduleTargets(await listWorkspace(dir));
+      expect(problems.some((p) => p.startsWith(`${SCHEDULE}: `) && re.test(p)), problems.join("\n")).toBe(true);
+    });
+  }
+});
+
 describe("the conforming test workspace", () => {
   for (const [name, check] of Object.entries(CHECKS)) {
     it(`${name}: passes`, async () => {
@@ -241,6 +267,7 @@ const META = "f/demo/greet.script.yaml";
 const CALLER = "f/demo/caller__flow/flow.yaml";
 const CALLER_YAML = `summary: Greet through the hello flow
 description: Runs f/demo/hello as a flow module and returns its result.
+tag: kdevflow
 value:
   modules:
     - id: hello
@@ -591,12 +618,56 @@ const BREAKAGES: Breakage[] = [
     breakIt: (d) => cp(join(d, META), join(d, "f/demo/orphan.script.yaml")),
     expect: /orphan\.script\.yaml: there is no orphan\.ts beside it/,
   },
-  // steps need metadata
+  // every module needs metadata (wmill sync push writes it into the checkout otherwise)
   {
     name: "a step (a .ts with main) without .script.yaml",
-    check: checkStepsHaveMetadata,
+    check: checkModulesHaveMetadata,
     breakIt: (d) => put(d, "f/demo/lonely.ts", "export async function main(x: string) {\n  return x;\n}\n"),
-    expect: /^f\/demo\/lonely\.ts: has a main \(a step\) but no lonely\.script\.yaml$/,
+    expect: /^f\/demo\/lonely\.ts: a step without lonely\.script\.yaml \(wmill sync push would write one/,
+  },
+  {
+    name: "a library (no main) without .script.yaml",
+    check: checkModulesHaveMetadata,
+    breakIt: (d) => unlink(join(d, "f/demo/words.script.yaml")),
+    expect: /^f\/demo\/words\.ts: a library without words\.script\.yaml/,
+  },
+  // dependency resolution annotations
+  ...(
+    [
+      ["// npm (installs with npm)", "f/demo/words.ts", "// npm\n", /words\.ts: the leading comment line "\/\/ npm" is a Windmill annotation/],
+      ["// package_json: other (another dependency file)", "f/demo/greet.ts", "// package_json: other\n", /greet\.ts: the leading comment line "\/\/ package_json: other"/],
+      ["//nodejs in an inline flow step", "f/demo/hello__flow/shout.ts", "//nodejs\n", /hello__flow\/shout\.ts: the leading comment line "\/\/nodejs"/],
+    ] as const
+  ).map(([name, file, line, re]) => ({
+    name: `annotations: ${name}`,
+    check: checkDependencyAnnotations,
+    breakIt: async (d: string) => writeFile(join(d, file), line + (await readFile(join(d, file), "utf8"))),
+    expect: re,
+  })),
+  // the worker tag
+  {
+    name: "a flow without the worker tag",
+    check: checkWorkerTags,
+    breakIt: (d) => edit(d, FLOW, "tag: kdevflow\n", ""),
+    expect: /hello__flow\/flow\.yaml: tag: expected "kdevflow"/,
+  },
+  {
+    name: "a script with another worker tag",
+    check: checkWorkerTags,
+    breakIt: (d) => edit(d, META, "tag: kdevflow\n", "tag: gpu\n"),
+    expect: /greet\.script\.yaml: tag: expected "kdevflow" .*got "gpu"/,
+  },
+  {
+    name: "a library's .script.yaml without the worker tag",
+    check: checkWorkerTags,
+    breakIt: (d) => edit(d, "f/demo/words.script.yaml", "tag: kdevflow\n", ""),
+    expect: /words\.script\.yaml: tag: expected "kdevflow"/,
+  },
+  {
+    name: "a misspelt flow-level key beside the tag (tags:)",
+    check: checkUnknownKeys,
+    breakIt: (d) => edit(d, FLOW, "tag: kdevflow\n", "tags: kdevflow\n"),
+    expect: /hello__flow\/flow\.yaml: tags: not a key Windmill knows/,
   },
   // names
   ...(
@@ -669,6 +740,86 @@ describe("each check fails on a broken copy of the test workspace", () => {
   });
 });
 
+// What `wmill sync push` reads and writes: every module's metadata committed, and
+// wmill-lock.yaml current, so the CLI's own metadata check (the one a developer runs
+// before a push) finds nothing stale and a push writes nothing into the checkout. The
+// check is run by the real CLI (tests/harness/wmill.ts says how it runs offline).
+describe("wmill generate-metadata --dry-run: nothing stale, nothing written", () => {
+  it("in the real workspace", async () => {
+    const res = await wmillMetadataDryRun(REPO);
+    expect(res.exitCode, res.output).toBe(0);
+    expect(res.stale, res.output).toEqual([]);
+    expect(res.written).toEqual([]);
+    expect(res.upToDate, res.output).toBe(true);
+  });
+
+  it("in the test workspace (scripts, a library, inline flow steps)", async () => {
+    const res = await wmillMetadataDryRun(GOOD);
+    expect(res.stale, res.output).toEqual([]);
+    expect(res.written).toEqual([]);
+    expect(res.upToDate, res.output).toBe(true);
+  });
+
+  it("reports a script whose code changed since wmill-lock.yaml was written", async () => {
+    const dir = await copyOf(GOOD);
+    await edit(dir, "f/demo/greet.ts", "export async function main(", "// A new comment.\nexport async function main(");
+    const res = await wmillMetadataDryRun(dir);
+    expect(res.upToDate).toBe(false);
+    expect(res.stale.join("\n")).toMatch(/~ f\/demo\/greet\.ts/);
+  });
+
+  it("reports an inline flow step that changed", async () => {
+    const dir = await copyOf(GOOD);
+    await edit(dir, "f/demo/hello__flow/shout.ts", "toUpperCase()", "toUpperCase().trim()");
+    const res = await wmillMetadataDryRun(dir);
+    expect(res.stale.join("\n")).toMatch(/hello__flow/);
+  });
+
+  it("reports the workspace dependencies when dependencies/package.json changed", async () => {
+    const dir = await copyOf(REPO);
+    await edit(dir, "dependencies/package.json", /"zod": "[^"]+"/, '"zod": "4.0.0"');
+    const res = await wmillMetadataDryRun(dir);
+    expect(res.stale.join("\n")).toMatch(/~ dependencies\/package\.json/);
+  });
+
+  it("writes a .script.yaml and a .script.lock for a library without metadata, as a push would", async () => {
+    const dir = await copyOf(GOOD);
+    await unlink(join(dir, "f/demo/words.script.yaml"));
+    const res = await wmillMetadataDryRun(dir);
+    expect(res.written).toEqual(["f/demo/words.script.lock: created", "f/demo/words.script.yaml: created"]);
+  });
+});
+
+describe("scripts/deploy-metadata.ts", () => {
+  const BUN = join(REPO, "node_modules/.bin/bun");
+  const TOOL = join(REPO, "scripts/deploy-metadata.ts");
+
+  it("finds dependencies/package.json and wmill-lock.yaml current in the real workspace", async () => {
+    const res = await run([BUN, TOOL], { capture: true, quiet: true, allowFailure: true, cwd: REPO });
+    expect(res.exitCode, res.stdout).toBe(0);
+  });
+
+  it("names a stale wmill-lock.yaml with exit 1, and --write makes the CLI's check pass again", async () => {
+    const dir = await copyOf(GOOD);
+    await edit(dir, "f/demo/words.ts", "export function words", "// Split on blanks.\nexport function words");
+    const check = await run([BUN, TOOL, "--workspace", dir], { capture: true, quiet: true, allowFailure: true });
+    expect(check.exitCode).toBe(1);
+    expect(check.stdout).toContain("wmill-lock.yaml: differs from what the workspace gives");
+    await run([BUN, TOOL, "--write", "--workspace", dir], { capture: true, quiet: true });
+    const res = await wmillMetadataDryRun(dir);
+    expect(res.stale, res.output).toEqual([]);
+    expect(res.upToDate).toBe(true);
+  });
+
+  it("refuses to write wmill-lock.yaml while a module has no metadata, naming the file the CLI would write", async () => {
+    const dir = await copyOf(GOOD);
+    await unlink(join(dir, "f/demo/words.script.yaml"));
+    const res = await run([BUN, TOOL, "--write", "--workspace", dir], { capture: true, quiet: true, allowFailure: true });
+    expect(res.exitCode).not.toBe(0);
+    expect(`${res.stdout}${res.stderr}`).toMatch(/f\/demo\/words\.script\.yaml: created/);
+  });
+});
+
 describe("scripts/script-schema.ts", () => {
   const BUN = join(REPO, "node_modules/.bin/bun");
   const TOOL = join(REPO, "scripts/script-schema.ts");
@@ -710,22 +861,52 @@ describe("scripts/script-schema.ts", () => {
     const res = await run([BUN, TOOL, "--write", join(dir, "f/demo/fresh.ts")], { capture: true, quiet: true });
     expect(res.stdout).toContain("fresh.script.yaml: fill in summary, description, schema.properties.path.description, schema.properties.count.description");
     const ws = await listWorkspace(dir);
-    expect(await checkStepsHaveMetadata(ws)).toEqual([]);
+    expect(await checkModulesHaveMetadata(ws)).toEqual([]);
+    expect(await checkWorkerTags(ws)).toEqual([]);
     // The schema is right; what is left is prose for a person to write.
     expect(await checkScriptSchemas(ws)).toEqual(
       ["path", "count"].map((n) => `f/demo/fresh.script.yaml: schema.properties.${n}.description: every form field needs one (the form shows it under the field)`),
     );
     const meta = parseDocument(await readFile(join(dir, "f/demo/fresh.script.yaml"), "utf8")).toJS();
-    expect(meta).toMatchObject({ lock: "", kind: "script", schema: { order: ["path", "count"], required: ["path"] } });
+    expect(meta).toMatchObject({ lock: "", kind: "script", tag: "kdevflow", schema: { order: ["path", "count"], required: ["path"] } });
     expect(meta.schema.properties.count).toMatchObject({ type: "number", default: 1 });
+  });
+
+  it("--write creates a library's .script.yaml from its leading comment, with no form field", async () => {
+    const dir = await copyOf(GOOD);
+    await put(dir, "f/demo/tally.ts", "// Counting words. The first sentence is the summary.\n// The whole comment is the description.\n\nexport const tally = (s: string) => s.length;\n");
+    const res = await run([BUN, TOOL, "--write", join(dir, "f/demo/tally.ts")], { capture: true, quiet: true });
+    expect(res.stdout).toContain("tally.script.yaml: created");
+    expect(res.stdout).not.toContain("fill in");
+    const ws = await listWorkspace(dir);
+    for (const check of [checkModulesHaveMetadata, checkScriptSchemas, checkWorkerTags]) expect(await check(ws)).toEqual([]);
+    const meta = parseDocument(await readFile(join(dir, "f/demo/tally.script.yaml"), "utf8")).toJS();
+    expect(meta).toMatchObject({
+      summary: "Counting words.",
+      description: "Counting words. The first sentence is the summary. The whole comment is the description.",
+      lock: "",
+      kind: "script",
+      tag: "kdevflow",
+      schema: { type: "object", properties: {}, required: [] },
+    });
+  });
+
+  it("--write adds only the tag line to a .script.yaml whose schema already matches", async () => {
+    const dir = await copyOf(GOOD);
+    const before = await readFile(join(dir, META), "utf8");
+    await edit(dir, META, "tag: kdevflow\n", "");
+    await run([BUN, TOOL, "--write", join(dir, "f/demo/greet.ts")], { capture: true, quiet: true });
+    expect(await readFile(join(dir, META), "utf8")).toBe(before);
   });
 });
 
 describe("scripts/script-schema.ts --all", () => {
-  it("checks every step under the real f/ and finds them all matching", async () => {
+  it("checks every module under the real f/, steps and libraries, and finds them all matching", async () => {
     const res = await run([join(REPO, "node_modules/.bin/bun"), join(REPO, "scripts/script-schema.ts"), "--all"], { capture: true, quiet: true, allowFailure: true, cwd: REPO });
     expect(res.exitCode, res.stdout).toBe(0);
     const metas = (await listWorkspace(REPO)).files.filter((f) => f.endsWith(".script.yaml"));
-    expect(res.stdout.trim().split("\n").sort()).toEqual(metas.map((m) => `${m}: matches main`).sort());
+    const lines = res.stdout.trim().split("\n");
+    expect(lines.map((l) => l.replace(/: matches (main|the library)$/, "")).sort()).toEqual(metas.sort());
+    expect(lines.filter((l) => l.endsWith(": matches the library")).length, "libraries have metadata too").toBeGreaterThan(0);
   });
 });

@@ -5,10 +5,11 @@
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { findMarked, lineageMarker, procStat } from "../../f/common/proc.ts";
 import { keepBranch } from "../../f/workbench/bare.ts";
 import { main as prepare } from "../../f/workbench/prepare_worktree.ts";
 import { main as syncBares } from "../../f/workbench/sync_bares.ts";
@@ -369,7 +370,18 @@ describe("an interrupted mirror clone", () => {
     const incoming = join(wb, "system/mirror/.big.git.incoming");
     const child = spawnStep(`const m = await import(${stepImport("sync_mirrors.ts")}); await m.main("init", { sources: ${JSON.stringify([{ name: "big", url }])} });`, { KDEVFLOW_WORKBENCH: wb });
     await waitFor("the clone to start", () => existsSync(join(incoming, "objects")));
-    process.kill(-child.proc.pid!, "SIGKILL"); // the step and its git clone
+    // Everything dies at once, as when the machine loses power: the clone and the step's
+    // reaper first (a reaper would end git with SIGTERM, and git would remove its own
+    // half-made clone), then the step.
+    const step = child.proc.pid!;
+    for (const p of findMarked(lineageMarker(step, procStat(step)!.start))) {
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {
+        /* it ended between the listing and the kill */
+      }
+    }
+    process.kill(-step, "SIGKILL");
     await child.done;
     expect(existsSync(join(wb, "system/mirror/big.git/kdevflow-mirror.json"))).toBe(false);
 
@@ -453,14 +465,28 @@ describe("prepare_worktree", () => {
     rmSync(admin, { recursive: true });
     const old = new Date("2020-01-01T00:00:00Z");
     utimesSync(join(wt(), "a.c"), old, old);
-    const r = await prepare("proj", "v2");
+    const logged: string[] = [];
+    const keep = (chunk: unknown) => void logged.push(String(chunk));
+    const out = vi.spyOn(process.stdout, "write").mockImplementation((c) => (keep(c), true));
+    const err = vi.spyOn(process.stderr, "write").mockImplementation((c) => (keep(c), true));
+    let r;
+    try {
+      r = await prepare("proj", "v2");
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
     expect(r.action).toBe("repaired");
     expect(r.repaired.join(" ")).toMatch(/admin directory is gone/);
     expect(g(wt(), "rev-parse", "HEAD")).toBe(up.v2);
     expect(g(wt(), "status", "--porcelain")).toBe("");
     expect(statSync(join(wt(), "a.c")).mtimeMs).toBe(old.getTime());
     expect(g(join(wb, "system/bare/proj.git"), "worktree", "list", "--porcelain")).toContain(`worktree ${wt()}`);
-    expect(existsSync(join(wb, "workers/0/.proj-adopt"))).toBe(false);
+    expect(existsSync(join(wb, "workers/0/.adopt"))).toBe(false);
+    // The new admin directory keeps the worktree's own name, and git's expected
+    // "repair: gitdir incorrect" note stays out of the log.
+    expect(readFileSync(join(wt(), ".git"), "utf8").trim()).toBe(`gitdir: ${join(realpathSync(join(wb, "system/bare/proj.git")), "worktrees", "proj")}`);
+    expect(logged.join("\n")).not.toMatch(/gitdir incorrect/);
   });
 
   it("repairs a stale worktree lock and a stale git index.lock", async () => {
@@ -516,7 +542,7 @@ describe("prepare_worktree", () => {
     });
   });
 
-  it("two prepares on one slot at once are serialised, the second says it waits, and both succeed", async () => {
+  it("two prepares on one slot at once, outside any flow, are serialised on the worktree lock, the second says it waits, and both succeed (flow runs lease worktrees instead: worktree-lease.test.ts)", async () => {
     await init([{ name: "race", url: bigUpstream() }]);
     const env = { KDEVFLOW_WORKBENCH: wb };
     const lock = join(wb, "system/locks/worktree-0-race.lock");

@@ -57,9 +57,14 @@ describe("workbenchLayout", () => {
     expect((caught as Error).message).toMatch(new RegExp(`^${field}: expected an absolute path, got `));
   });
 
-  it.each(["x", "1a", "-1", "1.5", " 1", "", "1234567", "0x10"])("WORKER_INDEX %j is refused", (value) => {
+  it.each(["x", "1a", "-1", "1.5", " 1", "1234567", "0x10"])("WORKER_INDEX %j is refused", (value) => {
     expect(() => workbenchLayout({ KDEVFLOW_WORKBENCH: "/wb", WORKER_INDEX: value })).toThrow(/^WORKER_INDEX: expected a non-negative whole number/);
     expect(() => parseWorkerIndex(value)).toThrow(/WORKER_INDEX/);
+  });
+
+  it("WORKER_INDEX empty, as a worker passes a whitelisted variable it does not have, is slot 0", () => {
+    expect(workbenchLayout({ KDEVFLOW_WORKBENCH: "/wb", WORKER_INDEX: "" }).workerIndex).toBe(0);
+    expect(() => parseWorkerIndex("")).toThrow(/WORKER_INDEX/);
   });
 
   it.each([["0", 0], ["7", 7], ["007", 7], ["999999", 999999]])("WORKER_INDEX %j is %d", (value, n) => {

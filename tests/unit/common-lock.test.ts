@@ -3,12 +3,13 @@
 // a live foreign owner's is not, and the lock goes away whatever fn does.
 
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isStale, LockTimeout, withLock } from "../../f/common/lock.ts";
+import { isStale, LockTimeout, readLockOwner, withLock } from "../../f/common/lock.ts";
+import { findMarked, isRunning, lineageMarker, procStat } from "../../f/common/proc.ts";
 import { run } from "../../f/common/run.ts";
 
 let dir: string;
@@ -93,7 +94,8 @@ describe("withLock", () => {
     const logs: string[] = [];
     const got = await withLock(path, { what: "the qemu bare", log: (l) => logs.push(l), timeoutMs: 5000 }, async () => "ran");
     expect(got).toBe("ran");
-    expect(logs).toEqual([`lock: taking over the stale lock on the qemu bare (pid ${pid} is gone)`]);
+    // An old-style record (no start time, no marker) cannot say what the owner started.
+    expect(logs).toEqual([`lock: taking over the stale lock on the qemu bare: pid ${pid} is gone (its lock does not say how to find what it started)`]);
     expect(existsSync(path)).toBe(false);
   });
 
@@ -116,7 +118,7 @@ describe("withLock", () => {
     const started = Date.now();
     await withLock(path, { what: "the slot", pollMs: 50, log: (l) => logs.push(l) }, async () => undefined);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
-    expect(logs).toContain("lock: taking over the stale lock on the slot");
+    expect(logs).toContain("lock: taking over the stale lock on the slot: its record is unreadable");
   });
 
   it("releases the lock when fn throws, and the error comes through", async () => {
@@ -147,5 +149,69 @@ describe("isStale", () => {
     expect(isStale({ pid: process.pid, host: hostname(), since: "", what: "" })).toBe(false);
     expect(isStale({ pid: dead, host: "elsewhere", since: "", what: "" })).toBe(false);
     expect(isStale({ pid: dead, host: hostname(), since: "", what: "" })).toBe(true);
+  });
+});
+
+describe("a holder that died with commands still running", () => {
+  const BUN = resolve(import.meta.dirname, "../../node_modules/.bin/bun");
+  const LOCK = resolve(import.meta.dirname, "../../f/common/lock.ts");
+  const RUN = resolve(import.meta.dirname, "../../f/common/run.ts");
+
+  /** A Bun process that takes the lock and runs a command that starts two sleeps; resolves once they run. */
+  async function holder(path: string): Promise<{ pid: number; start: number }> {
+    const script = join(dir, `holder-${Math.random().toString(36).slice(2)}.ts`);
+    await writeFile(
+      script,
+      `import { withLock } from ${JSON.stringify(LOCK)};
+       import { run } from ${JSON.stringify(RUN)};
+       await withLock(${JSON.stringify(path)}, { what: "the worktree" }, () =>
+         run(["bash", "-c", 'sleep 30 & sleep 30 & echo started; wait']));`,
+    );
+    const child = spawn(BUN, [script], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    for (let i = 0; i < 1000 && !out.split("\n").includes("started"); i++) await sleep(20);
+    expect(out.split("\n")).toContain("started");
+    return { pid: child.pid!, start: procStat(child.pid!)!.start };
+  }
+
+  it("the next holder ends what the dead one left running and says so in one sentence", async () => {
+    const path = join(dir, "dead-holder.lock");
+    const h = await holder(path);
+    const owner = readLockOwner(path)!;
+    expect(owner).toMatchObject({ pid: h.pid, start: h.start, marker: lineageMarker(h.pid, h.start) });
+    // Everything dies at once but the commands: the holder and its reaper, by SIGKILL
+    // (as when a whole worker container's main processes are killed, or a reaper is lost).
+    const marked = findMarked(lineageMarker(h.pid, h.start));
+    const reaper = marked.find((p) => readFileSync(`/proc/${p.pid}/cmdline`, "utf8").includes("kdevflow-reaper"))!;
+    expect(reaper).toBeDefined();
+    process.kill(reaper.pid, "SIGKILL");
+    process.kill(h.pid, "SIGKILL");
+    await sleep(1000);
+    const survivors = findMarked(lineageMarker(h.pid, h.start));
+    expect(survivors.map((p) => p.comm).sort()).toEqual(["bash", "sleep", "sleep"]);
+
+    const logs: string[] = [];
+    expect(await withLock(path, { what: "the worktree", log: (l) => logs.push(l) }, async () => "mine")).toBe("mine");
+    expect(logs).toEqual([`lock: taking over the stale lock on the worktree: pid ${h.pid} is gone but 3 processes (2 × sleep, bash) it started were still running; ended them`]);
+    expect(findMarked(lineageMarker(h.pid, h.start))).toEqual([]);
+    for (const p of survivors) expect(isRunning(p.pid, p.start)).toBe(false);
+  });
+
+  it("a record whose pid now runs another process is stale", () => {
+    const me = procStat(process.pid)!;
+    expect(isStale({ pid: process.pid, start: me.start, host: hostname(), since: "", what: "" })).toBe(false);
+    expect(isStale({ pid: process.pid, start: me.start + 1, host: hostname(), since: "", what: "" })).toBe(true);
+  });
+
+  it("a lock is released when its holder exits from inside fn (process.exit, as a signal handler does)", async () => {
+    const path = join(dir, "exit.lock");
+    const script = join(dir, "exit-holder.ts");
+    await writeFile(script, `import { withLock } from ${JSON.stringify(LOCK)};
+      await withLock(${JSON.stringify(path)}, { what: "w" }, async () => { console.log("held"); process.exit(3); });`);
+    const res = await run([BUN, script], { capture: true, quiet: true, allowFailure: true });
+    expect(res.exitCode).toBe(3);
+    expect(res.stdout).toContain("held");
+    expect(existsSync(path)).toBe(false);
   });
 });

@@ -50,12 +50,18 @@ describe("closestFlow", () => {
 
   it.each([
     [["f/qemu/build"], "f/qemu/buid", "flow f/qemu/buid: expected the path of a flow in the workspace (did you mean f/qemu/build?)."],
-    [[], "f/a/b", "flow f/a/b: expected the path of a flow, but the workspace has no flows under f/."],
+    [[], "f/a/b", "flow f/a/b: expected the path of a flow, but the workspace has none under f/."],
     [["f/a/one", "f/a/two"], "f/zzzzzz/qqqqqqqq", "flow f/zzzzzz/qqqqqqqq: expected the path of a flow in the workspace (one of: f/a/one, f/a/two)."],
   ])("unknown flow sentence for %j", (known, wanted, message) => {
     const err = unknownFlowMessage(wanted, known);
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toBe(message);
+  });
+
+  it("names what it looked for when that is not only a flow", () => {
+    expect(unknownFlowMessage("f/qemu/publsh", ["f/qemu/build", "f/qemu/publish"], "flow or script").message).toBe(
+      "path f/qemu/publsh: expected the path of a flow or script in the workspace (did you mean f/qemu/publish?).",
+    );
   });
 
   it("a long list is not printed", () => {
@@ -182,29 +188,42 @@ describe("renderForm", () => {
     expect(wrap(text, indent, width)).toEqual(expected);
   });
 
+  it("shows a field with an empty type (what Windmill writes for an untyped parameter) as any", () => {
+    expect(renderForm("f/a/b", { schema: { type: "object", properties: { manifest: { type: "" } }, required: ["manifest"] } })).toContain("  manifest: any, required\n");
+  });
+
   it("says when a flow takes no inputs", () => {
     expect(renderForm("f/a/b", { schema: { type: "object", properties: {} } })).toBe("f/a/b\n\nInputs: none\n");
   });
 });
 
-describe("serialiseError (what a failed step hands back)", () => {
-  it("keeps name, message, stack and an error's own fields", () => {
-    const e = serialiseError(new InputError("size", "small", "huge"));
-    expect(e).toMatchObject({ name: "InputError", message: 'size: expected small, got "huge".', field: "size", expected: "small" });
-    expect(String(e.stack)).toContain("InputError");
+describe("serialiseError: a thrown value as Windmill's Bun wrapper writes it (windmill-worker/src/bun_executor.rs)", () => {
+  it("keeps message, name, stack and step_id, and the error's own fields under extra", () => {
+    const thrown = Object.assign(new Error("disk full"), { code: "ENOSPC", path: "/w", when: undefined });
+    expect(serialiseError(thrown, "compile")).toEqual({ message: "disk full", name: "Error", stack: expect.stringContaining("disk full"), step_id: "compile", extra: { code: "ENOSPC", path: "/w" } });
+    // An error that sets its name in its constructor: name stays out of extra.
+    expect(serialiseError(new InputError("size", "small", "huge"), "check").extra).toEqual({ field: "size", expected: "small", got: "huge" });
   });
+
   it.each([
-    ["a string", "oops", { name: "NonErrorThrown", message: "oops" }],
-    ["an object", { code: 3 }, { name: "NonErrorThrown", message: '{"code":3}' }],
-    ["a TypeError", new TypeError("bad"), { name: "TypeError", message: "bad" }],
+    ["a plain Error: no extra", new Error("bad"), { message: "bad", name: "Error" }],
+    ["a TypeError", new TypeError("bad"), { message: "bad", name: "TypeError" }],
+    ["an object: its fields under extra, no message", { code: 3 }, { extra: { code: 3 } }],
+    ["a string: what getOwnPropertyNames sees in it", "ok", { extra: { "0": "o", "1": "k", length: 2 } }],
+    ["null", null, {}],
   ])("%s", (_name, thrown, expected) => {
-    expect(serialiseError(thrown)).toMatchObject(expected);
+    const { stack: _stack, ...rest } = serialiseError(thrown, "");
+    expect(rest).toEqual(expected);
+  });
+
+  it("leaves step_id out when the job is not a flow step", () => {
+    expect(serialiseError(new Error("x"), "")).not.toHaveProperty("step_id");
   });
 });
 
 describe("unusedInputWarnings", () => {
   it("names input transforms that are not parameters of main", async () => {
-    const { unusedInputWarnings } = await import("../../cli/engine/executor.ts");
+    const { unusedInputWarnings } = await import("../../cli/engine/prepare.ts");
     const flow: FlowFile = {
       value: {
         modules: [
@@ -221,75 +240,5 @@ describe("unusedInputWarnings", () => {
       "step a: input reff is not a parameter of main (ref, jobs); it is not passed",
       "step b: input ref is not a parameter of main (none); it is not passed",
     ]);
-  });
-});
-
-describe("flow modules: the sub-flow's inputs before the run (precheckFlowModules) and when the module runs (childInputs)", async () => {
-  const { childInputs, precheckFlowModules } = await import("../../cli/engine/executor.ts");
-  type Prepared = Parameters<typeof childInputs>[1];
-  const loc = (path: string) => ({ path, dir: `/ws/${path}__flow`, file: `/ws/${path}__flow/flow.yaml` });
-  const kernelForm = {
-    type: "object" as const,
-    properties: { git_ref: { type: "string" }, jobs: { type: "integer", default: 2, minimum: 1 } },
-    required: ["git_ref"],
-  };
-  const leaf: Prepared = { location: loc("f/kernel/build"), flow: { value: { modules: [] }, schema: kernelForm }, steps: new Map(), subflows: new Map() };
-  const parentWith = (module: Record<string, unknown>): Prepared => ({
-    location: loc("f/qsu/bringup"),
-    flow: { value: { modules: [{ id: "kernel", value: { type: "flow", path: "f/kernel/build", input_transforms: {} }, ...module } as never] } },
-    steps: new Map(),
-    subflows: new Map([["kernel", leaf]]),
-  });
-  const transforms = (t: Record<string, unknown>) => ({ value: { type: "flow", path: "f/kernel/build", input_transforms: t } });
-
-  it("childInputs fills the sub-flow's defaults and prefixes a refusal with the module id", () => {
-    expect(childInputs("kernel", leaf, { git_ref: "v6.1" })).toEqual({ git_ref: "v6.1", jobs: 2 });
-    expect(() => childInputs("kernel", leaf, { git_ref: "v6.1", jobs: 0 })).toThrow("step kernel: jobs: expected a number of at least 1, got 0.");
-    expect(() => childInputs("kernel", leaf, {})).toThrow("step kernel: git_ref: expected a value (this input is required and has no default).");
-    expect(() => childInputs("kernel", leaf, { git_ref: "v6.1", job: 1 })).toThrow(/^step kernel: job: expected one of the flow's inputs \(git_ref, jobs\)/);
-    try {
-      childInputs("kernel", leaf, {});
-    } catch (err) {
-      expect((err as Error).name).toBe("InputError");
-      expect((err as { field: string }).field).toBe("step kernel: git_ref");
-    }
-  });
-
-  it.each([
-    ["a transform of flow_input that does not fit", { git_ref: { type: "static", value: "v6.1" }, jobs: { type: "javascript", expr: "flow_input.jobs" } }, { jobs: "many" }, 'step kernel: jobs: expected an integer, got "many".'],
-    ["a required input no transform gives", { jobs: { type: "javascript", expr: "flow_input.jobs" } }, { jobs: 3 }, "step kernel: git_ref: expected a value (this input is required and has no default)."],
-    ["a static value that does not fit", { git_ref: { type: "static", value: 3 } }, {}, "step kernel: git_ref: expected a string, got 3."],
-    ["an input the sub-flow lacks", { git_ref: { type: "static", value: "v6.1" }, colour: { type: "static", value: "red" } }, {}, "step kernel: colour: expected one of the flow's inputs"],
-  ])("refuses before the run: %s", async (_name, t, input, message) => {
-    await expect(precheckFlowModules(parentWith(transforms(t)), input)).rejects.toThrow(message);
-  });
-
-  it.each([
-    ["transforms that read an earlier result", { git_ref: { type: "javascript", expr: "results.pick.ref" } }, {}],
-    ["transforms that read previous_result", { git_ref: { type: "javascript", expr: "previous_result" } }, {}],
-    ["a transform that throws (the run reports it as the step's failure)", { git_ref: { type: "javascript", expr: "flow_input.kernel.git_ref" } }, {}],
-    ["inputs that fit", { git_ref: { type: "javascript", expr: "flow_input.ref" } }, { ref: "v6.18" }],
-  ])("leaves to the run: %s", async (_name, t, input) => {
-    await expect(precheckFlowModules(parentWith(transforms(t)), input)).resolves.toBeUndefined();
-  });
-
-  it("leaves a module with skip_if to the run (it may not run at all)", async () => {
-    await expect(precheckFlowModules(parentWith({ ...transforms({}), skip_if: { expr: "true" } }), {})).resolves.toBeUndefined();
-  });
-
-  it("checks a sub-flow's own flow modules with the inputs it would get, naming both modules", async () => {
-    const middle: Prepared = {
-      location: loc("f/a/middle"),
-      flow: { value: { modules: [{ id: "kernel", value: { type: "flow", path: "f/kernel/build", input_transforms: { git_ref: { type: "javascript", expr: "flow_input.ref" } } } }] }, schema: { type: "object", properties: { ref: {} } } },
-      steps: new Map(),
-      subflows: new Map([["kernel", leaf]]),
-    };
-    const top: Prepared = {
-      location: loc("f/a/top"),
-      flow: { value: { modules: [{ id: "mid", value: { type: "flow", path: "f/a/middle", input_transforms: { ref: { type: "static", value: 7 } } } }] } },
-      steps: new Map(),
-      subflows: new Map([["mid", middle]]),
-    };
-    await expect(precheckFlowModules(top, {})).rejects.toThrow("step mid: step kernel: git_ref: expected a string, got 7.");
   });
 });

@@ -239,3 +239,29 @@ describe("applySets", () => {
     expect(propertyAt(form, "build.ccache.size")).toEqual({ type: "string", default: "5G" });
   });
 });
+
+describe("runInputs: what a run starts with, by how it is started (cli/engine/inputs.ts)", async () => {
+  const { runInputs } = await import("../../cli/engine/inputs.ts");
+  const given = (base: Record<string, unknown>, sets: Array<[string, string]> = []) => ({ base, sets, given: true });
+
+  it("the web form fills its defaults and refuses what it would refuse", () => {
+    expect(runInputs("form", form, given({ name: "ab" }))).toEqual({ name: "ab", ...defaults });
+    expect(() => runInputs("form", form, given({ name: "ab", mode: "medium" }))).toThrow('mode: expected one of "fast" or "slow", got "medium".');
+  });
+
+  // windmill-cli cli/src/commands/flow/flow.ts (run): the -d object is the request body; the API fills and checks nothing.
+  it("the API takes the inputs as given: nothing filled, nothing checked", () => {
+    expect(runInputs("api", form, given({ name: "ab" }))).toEqual({ name: "ab" });
+    expect(runInputs("api", form, given({ mode: "medium", colour: "red", count: null }))).toEqual({ mode: "medium", colour: "red", count: null });
+  });
+
+  it("the API reads --set by the field's type where the form has it, and takes keys it does not have", () => {
+    expect(runInputs("api", form, given({}, [["label", "007"], ["count", "5"], ["colour", "red"], ["deep.er", "[1]"]]))).toEqual({ label: "007", count: 5, colour: "red", deep: { er: [1] } });
+  });
+
+  // windmill-cli cli/src/utils/utils.ts, validateRequiredArgs: without -d, wmill refuses a form with required fields.
+  it("the API with no inputs at all is refused when the form has required fields, as wmill refuses it without -d", () => {
+    expect(() => runInputs("api", form, { base: {}, sets: [], given: false })).toThrow(/^name: expected a value: the form requires them/);
+    expect(runInputs("api", { type: "object", properties: {} }, { base: {}, sets: [], given: false })).toEqual({});
+  });
+});

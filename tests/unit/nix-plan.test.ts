@@ -138,6 +138,8 @@ describe("planClosure: bad input is one sentence naming the field", () => {
     ["source override url with a newline", { source_overrides: [{ package: "ltp", url: "git+https://x/y\n}" }] }, "source_overrides[0].url", /git URL/],
     ["source override with a short rev", { source_overrides: [{ package: "ltp", url: "git+https://x/y?rev=abc" }] }, "source_overrides[0].url", /rev \(a full commit id\)/],
     ["source override with a bad package name", { source_overrides: [{ package: "Ltp!", url: "/srv/ltp" }] }, "source_overrides[0].package", /nixpkgs attribute name/],
+    ["source override url that is not a URL", { source_overrides: [{ package: "ltp", url: "not-a-url" }] }, "source_overrides[0].url", /or a git URL/],
+    ["source override url with a scheme and nothing after it", { source_overrides: [{ package: "ltp", url: "https:foo" }] }, "source_overrides[0].url", /or a git URL/],
     ["one package overridden twice", { source_overrides: [{ package: "ltp", url: "/a" }, { package: "ltp", url: "/b" }] }, "source_overrides[1].package", /once/],
     ["a relative library path", { nixos_flake: "path:vendor/nixos-flake" }, "nixos_flake", /^nixos_flake: expected a flake reference/],
     ["a library path relative to the working directory", { nixos_flake: "./nixos-flake" }, "nixos_flake", /^nixos_flake: expected a flake reference/],

@@ -41,7 +41,8 @@ describe("slots and worktrees", () => {
       worktree: "/wb/workers/3/linux",
       build_dir: "/wb/workers/3/linux/build",
       destdir: "/wb/workers/3/linux/destdir",
-      adopt: "/wb/workers/3/.linux-adopt",
+      adopt: "/wb/workers/3/.adopt/linux",
+      lease: "/wb/system/locks/lease-3-linux.json",
       lock: "/wb/system/locks/worktree-3-linux.lock",
     });
   });

@@ -6,19 +6,7 @@
 
 import { z } from "zod";
 import { expectedBy, checkedBy, field } from "../../common/inputs.ts";
-import {
-  ccacheField,
-  ccacheMaxSizeField,
-  compileCommandsField,
-  compilerField,
-  customLabelField,
-  devshellField,
-  labelField,
-  nixosFlakeField,
-  refineCustomLabel,
-  reuseField,
-  sharedField,
-} from "../../common/pipeline/fields.ts";
+import * as shared from "../../common/pipeline/fields.ts";
 import { ARCHES } from "./arch.ts";
 import { CONFIG_METHODS, PRESETS } from "./config.ts";
 import { checkMakeArgs } from "./make.ts";
@@ -37,8 +25,8 @@ export const Inputs = z
     b4_series: field(z.string().trim().default("").superRefine(checkedBy(parseSeries)), {
       description: "Source: a b4 series applied on top of git_ref: a message-id (fetched with b4), or the absolute path of a local mbox for offline use. Empty for none.",
     }),
-    custom_label: customLabelField("the series or the ref"),
-    label: labelField(),
+    custom_label: shared.customLabelField("the series or the ref"),
+    label: shared.labelField(),
     config_method: field(z.enum(CONFIG_METHODS).default("make_target"), { description: "Config: how the .config is made." }),
     make_target: field(z.string().default("defconfig").superRefine(expectedBy((t) => (MAKE_TARGET.test(t) ? null : "a make config target such as defconfig, tinyconfig or x86_64_defconfig"))), {
       description: "Config: the make config target (defconfig, tinyconfig, x86_64_defconfig, ...); also the base the preset or fragments are merged onto.",
@@ -51,22 +39,22 @@ export const Inputs = z
       { description: "Config: with config_method fragments, fragments merged onto make_target in this order: upstream names (kvm_guest.config), the project's f/kernel/configs names (tiny-guest), or absolute file paths." },
     ),
     arch: field(z.enum(ARCHES).default("x86_64"), { description: "Toolchain: the target architecture (arm64 needs a cross toolchain in the build shell)." }),
-    compiler: compilerField("gcc, or clang (built as LLVM=1)."),
-    ccache: ccacheField(),
-    ccache_max_size: ccacheMaxSizeField(),
-    compile_commands: compileCommandsField(),
+    compiler: shared.compilerField("gcc, or clang (built as LLVM=1)."),
+    ccache: shared.ccacheField(),
+    ccache_max_size: shared.ccacheMaxSizeField(),
+    compile_commands: shared.compileCommandsField(),
     make_args: field(z.string().default("").superRefine(checkedBy(checkMakeArgs)), {
       description: "Toolchain: extra make arguments (V=1, KCFLAGS=...), split into words without a shell and passed literally.",
     }),
     reproducible: field(z.boolean().default(true), { description: "Toolchain: build timestamp from the commit date, fixed build user and host." }),
-    shared: sharedField(),
-    reuse: reuseField(),
+    shared: shared.sharedField(),
+    reuse: shared.reuseField(),
     recreate_worktree: field(z.boolean().default(false), { description: "Worktree: delete the worktree (with build/ and destdir/) and add it afresh." }),
     wipe_build: field(z.boolean().default(false), { description: "Worktree: empty build/ before configuring (a cold build)." }),
-    nixos_flake: nixosFlakeField(),
-    devshell: devshellField("build-kernel"),
+    nixos_flake: shared.nixosFlakeField(),
+    devshell: shared.devshellField("build-kernel"),
   })
-  .superRefine(refineCustomLabel)
+  .superRefine(shared.refineCustomLabel)
   .superRefine((v, ctx) => {
     if (v.config_method === "fragments" && v.fragments.length === 0) {
       ctx.addIssue({ code: "custom", path: ["fragments"], message: "at least one fragment when config_method is fragments" });

@@ -5,19 +5,7 @@
 
 import { z } from "zod";
 import { checkedBy, field } from "../../common/inputs.ts";
-import {
-  ccacheField,
-  ccacheMaxSizeField,
-  compileCommandsField,
-  compilerField,
-  customLabelField,
-  devshellField,
-  labelField,
-  nixosFlakeField,
-  refineCustomLabel,
-  reuseField,
-  sharedField,
-} from "../../common/pipeline/fields.ts";
+import * as shared from "../../common/pipeline/fields.ts";
 import { DEFAULT_TARGETS, splitConfigureArgs, TARGET_CHOICES } from "./plan.ts";
 
 export const METHODS = ["make", "nix"] as const;
@@ -36,8 +24,8 @@ export const Inputs = z
       description: "method nix only: flake builds <library>#qemu as the library has it; qemu_ref overrides its source to qemu_ref (qemu.overrideAttrs with src = that commit).",
       showExpr: "fields.method === 'nix'",
     }),
-    custom_label: customLabelField("the ref (vanilla for an upstream tag, else a slug of qemu_ref)"),
-    label: labelField(),
+    custom_label: shared.customLabelField("the ref (vanilla for an upstream tag, else a slug of qemu_ref)"),
+    label: shared.labelField(),
     target_list: field(
       z
         .array(z.enum(TARGET_CHOICES))
@@ -46,19 +34,19 @@ export const Inputs = z
         .transform((t) => [...new Set(t)].sort()),
       { description: "QEMU targets, comma-joined into --target-list and checked against the tree's configs/targets/*.mak.", expected: "a non-empty list of QEMU targets such as x86_64-softmmu" },
     ),
-    compiler: compilerField("passed as configure --cc/--cxx (the build shell's CC would win otherwise); clang also gets -Qunused-arguments."),
-    ccache: ccacheField(),
-    ccache_max_size: ccacheMaxSizeField(),
-    compile_commands: compileCommandsField(),
+    compiler: shared.compilerField("passed as configure --cc/--cxx (the build shell's CC would win otherwise); clang also gets -Qunused-arguments."),
+    ccache: shared.ccacheField(),
+    ccache_max_size: shared.ccacheMaxSizeField(),
+    compile_commands: shared.compileCommandsField(),
     configure_args: field(z.string().default("").superRefine(checkedBy(splitConfigureArgs)), {
       description: "Toolchain: extra configure flags such as --disable-werror, split into arguments without a shell.",
     }),
-    shared: sharedField(),
-    reuse: reuseField(),
-    nixos_flake: nixosFlakeField(),
-    devshell: devshellField("build-qemu"),
+    shared: shared.sharedField(),
+    reuse: shared.reuseField(),
+    nixos_flake: shared.nixosFlakeField(),
+    devshell: shared.devshellField("build-qemu"),
   })
-  .superRefine(refineCustomLabel);
+  .superRefine(shared.refineCustomLabel);
 export type Inputs = z.output<typeof Inputs>;
 
 /** Whether the build needs qemu_ref checked out: a make build, or the package with its source overridden. */

@@ -16,6 +16,7 @@ import { Inputs as KernelInputs } from "../../kernel/build/inputs.ts";
 import { Inputs as NixInputs } from "../../nix/build/inputs.ts";
 import { Inputs as QemuInputs } from "../../qemu/build/inputs.ts";
 import { Inputs as InitInputs } from "../../workbench/init/inputs.ts";
+import { WORKER_TAG } from "../../common/worker_tag.ts";
 import { BootFields } from "../boot/inputs.ts";
 
 export interface Group {
@@ -109,6 +110,7 @@ export function bringupFlow(): unknown {
   return {
     summary: SUMMARY,
     description: DESCRIPTION,
+    tag: WORKER_TAG,
     value: {
       same_worker: true,
       modules: [
