@@ -9,7 +9,7 @@
 // second bring-up reuses every build.
 
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -115,4 +115,18 @@ describe("f/qsu/bringup", () => {
     expect(res.stderr).toMatch(/reus/i);
     expect((res.result as { kernelrelease: string }).kernelrelease).toBe((await readState(join(wb, "system", "vms", "up", "vm.json")))!.current!.kernel.kernelrelease);
   }, 600_000);
+
+  it("run as the API runs it (nothing filled), with a share two levels deep: the builds are reused, the guest mounts the share", async () => {
+    await ready();
+    const deep = join(wb, "host", "src", "linux");
+    await mkdir(deep, { recursive: true });
+    await writeFile(join(deep, "hello"), "from the host\n");
+    const res = await runFlowCli("f/qsu/bringup", { ...inputs, nix: { nixos_flake: (inputs.nix as { nixos_flake: string }).nixos_flake, shares: [{ source: deep, target: "/mnt/src/linux", read_only: true }] } }, env, { api: true });
+    expect(res.exitCode, res.stderr.split("\n").slice(-60).join("\n")).toBe(0);
+    const out = res.result as { units: string[]; login: { ssh_config: string } };
+    // The tag comes from the guest path, and the boot exports the folder under it.
+    expect(out.units).toContain("virtiofsd@up-mnt_src_linux.service");
+    const seen = execFileSync("ssh", ["-F", out.login.ssh_config, "-o", "BatchMode=yes", "up", "cat", "/mnt/src/linux/hello"], { encoding: "utf8" });
+    expect(seen).toBe("from the host\n");
+  }, 1_200_000);
 });
