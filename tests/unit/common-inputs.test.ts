@@ -5,21 +5,13 @@
 // user wrote it; the form is generated from the same schema.
 
 import { describe, expect, it } from "vitest";
+import { inputErrorOf } from "../harness/errors.ts";
 import { z } from "zod";
 import { InputError } from "../../f/common/errors.ts";
 import { checkedBy, choiceList, dropNulls, field, fieldPath, formSchema, parseInputs, readResult, WiringError } from "../../f/common/inputs.ts";
 import { Inputs as KernelInputs } from "../../f/kernel/build/inputs.ts";
 import { Inputs as QemuInputs } from "../../f/qemu/build/inputs.ts";
 
-function refusal(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error("expected an InputError");
-}
 
 const Demo = z.strictObject({
   name: field(z.string().min(1), { description: "A name.", expected: "a name of one or more characters" }),
@@ -41,7 +33,7 @@ describe("parseInputs", () => {
   });
 
   it("takes no inputs at all as an empty object (then names the required field)", () => {
-    expect(refusal(() => parseInputs(Demo, null)).message).toBe("name: expected a name of one or more characters, got nothing.");
+    expect(inputErrorOf(() => parseInputs(Demo, null)).message).toBe("name: expected a name of one or more characters, got nothing.");
   });
 
   const wrong: [unknown, string][] = [
@@ -60,11 +52,11 @@ describe("parseInputs", () => {
     ["a string", 'inputs: expected an object of named inputs, got "a string".'],
   ];
   it.each(wrong)("%j is refused in one sentence naming the field", (raw, sentence) => {
-    expect(refusal(() => parseInputs(Demo, raw)).message).toBe(sentence);
+    expect(inputErrorOf(() => parseInputs(Demo, raw)).message).toBe(sentence);
   });
 
   it("names a field as the user wrote it inside a group", () => {
-    expect(refusal(() => parseInputs(Demo, { name: "a", group: { size: -1 } }, { prefix: "kernel" })).field).toBe("kernel.group.size");
+    expect(inputErrorOf(() => parseInputs(Demo, { name: "a", group: { size: -1 } }, { prefix: "kernel" })).field).toBe("kernel.group.size");
     expect(fieldPath("workbench", ["sources", 0, "url"])).toBe("workbench.sources[0].url");
     expect(fieldPath("", [])).toBe("inputs");
   });

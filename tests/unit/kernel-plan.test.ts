@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { inputErrorOf } from "../harness/errors.ts";
 import { InputError } from "../../f/common/errors.ts";
 import { buildIdentity } from "../../f/common/pipeline/identity.ts";
 import { deriveLabel } from "../../f/common/pipeline/label.ts";
@@ -22,15 +23,6 @@ import { checkMakeArgs, estimateCompileUnits, isCompileLine, makeArgv, makeVaria
 import { KERNELRELEASE_MAX, kernelIdentityParts, kernelVersionFromMakefile, labelBudget, localversionNames, planRelease, releaseBase } from "../../f/kernel/build/release.ts";
 import { b4AmArgv, coverSubjectOf, parseSeries, seriesBranch, subjectOf } from "../../f/kernel/build/series.ts";
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error("expected an InputError");
-}
 
 const ID = "0123456789ab";
 
@@ -195,7 +187,7 @@ describe("make_args", () => {
     expect(checkMakeArgs("KCFLAGS='-O2 -g' V=1 ; touch /tmp/pwned $(id) `x` | > &")).toEqual(["KCFLAGS=-O2 -g", "V=1", ";", "touch", "/tmp/pwned", "$(id)", "`x`", "|", ">", "&"]);
   });
   it.each([["O=/elsewhere"], ["LOCALVERSION=-x"], ["ARCH=arm"], ["-C /"], ["-j8"], ["--file=Makefile.evil"], ["-fMakefile"]])("refuses %j", (text) => {
-    expect(inputError(() => checkMakeArgs(text)).field).toBe("make_args");
+    expect(inputErrorOf(() => checkMakeArgs(text)).field).toBe("make_args");
   });
 });
 
@@ -221,7 +213,7 @@ describe("input checks (before anything on disk changes)", () => {
     [{ ...ok, make_args: "A='unclosed" }, "make_args"],
     [{ ...ok, b4_series: "not a message id" }, "b4_series"],
   ])("%j is refused naming %s", (raw, field) => {
-    const err = inputError(() => parseInputs(Inputs, raw));
+    const err = inputErrorOf(() => parseInputs(Inputs, raw));
     expect(err.field).toBe(field);
     expect(err.message.startsWith(`${field}: expected `)).toBe(true);
     expect(err.message.endsWith(".")).toBe(true);
@@ -232,7 +224,7 @@ describe("input checks (before anything on disk changes)", () => {
     expect(targets).toContain("x86_64_defconfig");
     expect(targets).not.toContain("xen.config");
     expect(checkMakeTarget("x86_64_defconfig", targets)).toBe("x86_64_defconfig");
-    expect(inputError(() => checkMakeTarget("nosuchconfig", targets)).message).toMatch(/^make_target: expected a config target this tree has: "defconfig", "tinyconfig", .*"x86_64_defconfig", got "nosuchconfig"\.$/);
+    expect(inputErrorOf(() => checkMakeTarget("nosuchconfig", targets)).message).toMatch(/^make_target: expected a config target this tree has: "defconfig", "tinyconfig", .*"x86_64_defconfig", got "nosuchconfig"\.$/);
   });
 });
 

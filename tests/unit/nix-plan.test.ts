@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { inputErrorOf } from "../harness/errors.ts";
 import { InputError } from "../../f/common/errors.ts";
 import { workbenchLayout } from "../../f/common/layout.ts";
 import { tagFromTarget } from "../../f/common/shares.ts";
@@ -14,15 +15,6 @@ import { FACTS, FULL_OFFER, MANAGED_KEY, planFrom } from "./nix-fixtures.ts";
 
 const KEYS = JSON.parse(readFileSync(join(import.meta.dirname, "../fixtures/golden/nix/ssh-keys.json"), "utf8")) as Record<string, string>;
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
-    return err as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 describe("planClosure: defaults make a fully featured guest of the public library", () => {
   it("selects every guest profile, all eight test suites, both gates off but monitoring's, the library's own user", () => {
@@ -87,7 +79,7 @@ describe("planClosure: what the library lacks is bad input too", () => {
     ["a test suite it lacks", { profiles: [], test_suites: ["ltp", "gitr"] }, "test_suites", /^test_suites: expected each entry to be one of the test suites path:\/fork has \(fstests, ltp\), got "gitr"\.$/],
     ["shares without its mounts.shares", { profiles: [], test_suites: [], shares: [{ source: "/srv" }] }, "shares", /^shares: expected none: path:\/fork has no nixosModules\.mounts\.shares/],
   ])("%s", (_name, raw, field, message) => {
-    const err = inputError(() => planFrom({ nixos_flake: "/fork", ...raw }, fork));
+    const err = inputErrorOf(() => planFrom({ nixos_flake: "/fork", ...raw }, fork));
     expect(err.field).toBe(field);
     expect(err.message).toMatch(message);
   });
@@ -144,7 +136,7 @@ describe("planClosure: bad input is one sentence naming the field", () => {
     ["a relative library path", { nixos_flake: "path:vendor/nixos-flake" }, "nixos_flake", /^nixos_flake: expected a flake reference/],
     ["a library path relative to the working directory", { nixos_flake: "./nixos-flake" }, "nixos_flake", /^nixos_flake: expected a flake reference/],
   ])("%s", (_name, raw, field, message) => {
-    const err = inputError(() => planFrom(raw));
+    const err = inputErrorOf(() => planFrom(raw));
     expect(err.field).toBe(field);
     expect(err.message).toMatch(message);
     expect(err.message.split("\n")).toHaveLength(1);
