@@ -10,6 +10,9 @@ export default defineConfig({
     hookTimeout: 1_800_000,
     fileParallelism: false,
     pool: "forks",
-    reporters: ["default"],
+    // Names the run and its folder (per-run copies of the test flakes live there).
+    globalSetup: ["tests/harness/global-setup.ts"],
+    // A skipped test fails the run (a setup failure must never look like a skip).
+    reporters: ["default", "./tests/harness/no-skips-reporter.ts"],
   },
 });

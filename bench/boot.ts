@@ -18,21 +18,22 @@
 
 import { spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
-import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ClosureResult, KernelManifest, loadManifest } from "../f/common/manifest.ts";
+import { DEFAULT_READY_MARKER } from "../f/qsu/boot/inputs.ts";
 import { applyBoot, prepareBoot } from "../f/qsu/lib/guest.ts";
 import { findMarker, readConsole } from "../f/qsu/lib/ready.ts";
 import { unitStates } from "../f/qsu/lib/systemctl.ts";
 import { fixturesRoot, linuxUpstream } from "../tests/harness/fixtures.ts";
 import { runFlowCli, testKernel, TEST_KERNEL_INPUTS, testCcacheDir } from "../tests/harness/kernel.ts";
-import { setupNixEnv, TEST_DEVSHELL_FLAKE } from "../tests/harness/nix.ts";
+import { testFlakes } from "../tests/harness/flakes.ts";
+import { setupNixEnv } from "../tests/harness/nix.ts";
 import { HOST_QEMU } from "../tests/unit/qsu-fixtures.ts";
 import { startUserManager } from "../tests/harness/systemd.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
-const FIXTURE_FLAKE = join(REPO, "tests/fixtures/nixos-flake");
 const REPS = (() => {
   const i = process.argv.indexOf("--reps");
   return i >= 0 ? Number(process.argv[i + 1]) : 5;
@@ -54,6 +55,7 @@ async function until(what: string, timeoutMs: number, probe: () => Promise<boole
 }
 
 const nixEnv = await setupNixEnv();
+const flakes = await testFlakes();
 const kernel = process.env.KDEVFLOW_QSU_TEST_KERNEL
   ? await loadManifest("KDEVFLOW_QSU_TEST_KERNEL", KernelManifest, process.env.KDEVFLOW_QSU_TEST_KERNEL)
   : await testKernel();
@@ -61,13 +63,16 @@ const mgr = await startUserManager();
 const wb = await mkdtemp(join(tmpdir(), "kdevflow-bench-boot-"));
 const env: Record<string, string> = { ...mgr.env, ...nixEnv, KDEVFLOW_WORKBENCH: wb, SYSTEM_DIR: join(wb, "system"), WORKERS_DIR: join(wb, "workers"), WORKER_INDEX: "0" };
 try {
-  await cp(FIXTURE_FLAKE, join(wb, "nixos-flake"), { recursive: true });
-  const built = await runFlowCli("f/nix/build", { vm: "bench", nixos_flake: `path:${join(wb, "nixos-flake")}` }, env);
+  const built = await runFlowCli("f/nix/build", { vm: "bench", nixos_flake: flakes.library }, env);
   if (built.exitCode !== 0) throw new Error(`f/nix/build failed:\n${built.stderr}`);
   const closure = ClosureResult.parse(built.result);
-  const prepared = await prepareBoot({ vm: "bench", kernel, qemu: HOST_QEMU, closure, accel: "tcg", ssh_port: 0, memory_mb: 256 }, env);
+  // The test guest powers off after its markers (kdevflow.oneshot): one boot is one cycle.
+  const prepared = await prepareBoot(
+    { vm: "bench", kernel, qemu: HOST_QEMU, closure, accel: "tcg", ssh_port: 0, memory_mb: 256, ready_marker: DEFAULT_READY_MARKER, kernel_params: ["kdevflow.oneshot"] },
+    env,
+  );
   const { plan } = prepared;
-  const marker = plan.readyMarker;
+  const marker = plan.readyMarker ?? DEFAULT_READY_MARKER;
   const seen = async () => findMarker(await readConsole(plan.paths.consoleLog), marker) !== null;
 
   const viaUnits = async (): Promise<number> => {
@@ -138,11 +143,12 @@ if (process.argv.includes("--bringup")) {
     const inputs = {
       vm: "bench-up",
       workbench: { sources: [{ name: "linux", url: upstream.url, refresh_minutes: 60 }] },
-      kernel: { git_ref: upstream.tag, ...TEST_KERNEL_INPUTS, nixos_flake: TEST_DEVSHELL_FLAKE },
-      qemu: { method: "nix", nixos_flake: `path:${FIXTURE_FLAKE}` },
-      nix: { nixos_flake: `path:${FIXTURE_FLAKE}` },
+      kernel: { git_ref: upstream.tag, ...TEST_KERNEL_INPUTS, nixos_flake: flakes.devshell },
+      qemu: { method: "nix", nixos_flake: flakes.library },
+      nix: { nixos_flake: flakes.library },
       accel: "tcg",
       ssh_port: 0,
+      ready_marker: DEFAULT_READY_MARKER,
       memory_mb: 256,
     };
     const times: number[] = [];

@@ -56,14 +56,22 @@ try {
   const ctx: MakeContext = { src, build, arch: "x86_64", compiler: "gcc", ccache: true, jobs: availableParallelism(), makeArgv: [] };
   const full: MakeContext = { ...ctx, localversion: m.kernelrelease.slice(m.version.length), reproducibleVars: reproducibleVars(date) };
   const sh = (argv: string[]) => run(devshellArgv(shell, argv), { env: ccacheEnv, quiet: true });
-  const fragmentFile = join(workbench, "tiny-guest.config");
-  await writeFile(fragmentFile, PROJECT_FRAGMENTS["tiny-guest"]!);
+  // The fragments the flow merges, as files (a project fragment is written out; a file is used as it is).
+  const fragmentFiles: string[] = [];
+  for (const f of inputs.fragments) {
+    if (f.startsWith("/")) fragmentFiles.push(f);
+    else {
+      const file = join(workbench, `${f}.config`);
+      await writeFile(file, PROJECT_FRAGMENTS[f]!);
+      fragmentFiles.push(file);
+    }
+  }
 
   const byHand = async (): Promise<number> => {
     await emptyDir(build);
     const t = performance.now();
     await sh(makeArgv(ctx, ["tinyconfig"]));
-    await sh([join(src, "scripts/kconfig/merge_config.sh"), "-m", "-O", build, join(build, ".config"), fragmentFile]);
+    await sh([join(src, "scripts/kconfig/merge_config.sh"), "-m", "-O", build, join(build, ".config"), ...fragmentFiles]);
     await sh(makeArgv(ctx, ["olddefconfig"]));
     await sh(makeArgv(full, ["all"], { jobs: true }));
     await sh(["python3", join(src, "scripts/clang-tools/gen_compile_commands.py"), "-d", build, "-o", join(src, "compile_commands.json")]);

@@ -13,12 +13,13 @@
 // Prints a table; the figures go into docs/perf/nix.md.
 
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { main as buildClosure } from "../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../f/nix/build/lock_config.ts";
 import { main as renderConfig } from "../f/nix/build/render_config.ts";
+import { copyTestLibrary } from "../tests/harness/flakes.ts";
 import { setupNixEnv } from "../tests/harness/nix.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
@@ -78,8 +79,8 @@ const f = (x: number) => `${x.toFixed(3)} s`;
 await setupNixEnv();
 const tmp = mkdtempSync(join(tmpdir(), "kdevflow-bench-nix-"));
 try {
-  const library = join(tmp, "nixos-flake");
-  cpSync(join(REPO, "tests/fixtures/nixos-flake"), library, { recursive: true });
+  // A private copy of the test library (with the stand-in nixpkgs it locks, by absolute path).
+  const library = await copyTestLibrary(join(tmp, "nixos-flake"));
   for (const k of ["SYSTEM_DIR", "WORKERS_DIR", "WORKER_INDEX"]) delete process.env[k];
   process.env.KDEVFLOW_WORKBENCH = join(tmp, "wb");
   process.env.KDEVFLOW_NIXOS_FLAKE = `path:${library}`;

@@ -26,11 +26,13 @@ import { run } from "../f/common/run.ts";
 import { configureArgv, installName } from "../f/qemu/build/plan.ts";
 import { qemuUpstream } from "../tests/harness/fixtures.ts";
 import { testCcacheDir } from "../tests/harness/kernel.ts";
+import { testFlakes } from "../tests/harness/flakes.ts";
 import { setupNixEnv } from "../tests/harness/nix.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
 const KDEVFLOW = join(REPO, "kdevflow");
-const FLAKE = `path:${join(REPO, "tests/fixtures/nixos-flake")}`;
+// This process's copy of the test library (tests/harness/flakes.ts).
+const FLAKE = (await testFlakes()).library;
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);

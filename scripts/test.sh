@@ -7,6 +7,13 @@ cd "$here"
 scripts/setup.sh --test
 export KDEVFLOW_CACHE=${KDEVFLOW_CACHE:-$HOME/.cache/kdevflow}
 export KDEVFLOW_FIXTURES=${KDEVFLOW_FIXTURES:-$KDEVFLOW_CACHE/fixtures}
+# The real nixos-flake library the compatibility test renders against
+# (tests/integration/nix-real-library.test.ts): the reference copy beside this checkout
+# when there is one; without it the test fetches github:linux-kdevops/nixos-flake.
+reference="$(dirname "$here")/shared/reference/nixos-flake"
+if [ -z "${KDEVFLOW_REAL_NIXOS_FLAKE:-}" ] && [ -f "$reference/flake.nix" ]; then
+  export KDEVFLOW_REAL_NIXOS_FLAKE=$reference
+fi
 echo "==> type-checking"
 node_modules/.bin/tsc --noEmit
 echo "==> running the tests"

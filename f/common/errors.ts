@@ -19,13 +19,16 @@ export class InputError extends Error {
 
 /** One sentence: `<field>: expected <expected>, got <value>.` */
 export function inputErrorMessage(field: string, expected: string, got?: unknown): string {
-  const tail = got === undefined ? "" : `, got ${describeValue(got)}`;
+  const tail = got === undefined || got === NOT_SHOWN ? "" : `, got ${describeValue(got)}`;
   const sentence = `${field}: expected ${expected}${tail}`;
   return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
 }
 
 /** The `got` of a required field that was not given: the sentence says "got nothing". */
 export const NOT_GIVEN: unique symbol = Symbol("not given");
+
+/** The `got` of a value that must not be echoed (a pasted private key): the sentence names none. */
+export const NOT_SHOWN: unique symbol = Symbol("not shown");
 
 export function describeValue(value: unknown): string {
   if (value === NOT_GIVEN) return "nothing";

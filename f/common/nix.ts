@@ -6,7 +6,12 @@
 import { InputError } from "./errors.ts";
 import { capture } from "./run.ts";
 
-export const DEFAULT_FLAKE = "path:/vendor/nixos-flake";
+/**
+ * The nixos-flake library by default: the public one (its flake.lock pins nixpkgs; a
+ * per-VM flake.lock pins the library's revision). A vendored copy, a fork or a local
+ * checkout is chosen with KDEVFLOW_NIXOS_FLAKE or a flow's nixos_flake input.
+ */
+export const DEFAULT_FLAKE = "github:linux-kdevops/nixos-flake";
 
 export type NixOptions = Record<string, string>;
 
@@ -62,7 +67,7 @@ export function flakeRefProblem(ref: string): string | null {
   return FLAKE_REF_EXPECTED;
 }
 
-/** The flake reference from an input, else KDEVFLOW_NIXOS_FLAKE, else the vendored default. */
+/** The flake reference from an input, else KDEVFLOW_NIXOS_FLAKE, else the public library. */
 export function resolveFlake(input?: string | null, env: Record<string, string | undefined> = process.env): string {
   const ref = (input && input.trim()) || env.KDEVFLOW_NIXOS_FLAKE || DEFAULT_FLAKE;
   if (/^\//.test(ref)) return `path:${ref}`;

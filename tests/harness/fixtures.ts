@@ -395,6 +395,17 @@ export async function qemuUpstream(): Promise<UpstreamFixture> {
  * A private, writable copy of a fixture (for a test that adds commits or tags
  * "upstream"). Local clones hard-link the objects, so this is fast and small.
  */
+/** A small git repository at `dir` (made here) with one commit of `files` on `branch`: a source checkout a test overrides a package with. */
+export async function gitSource(dir: string, branch: string, files: Record<string, string>): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const git = (...args: string[]) => run(["git", "-C", dir, ...args], { quiet: true, env: { ...process.env, ...FIXTURE_GIT_ENV } });
+  await git("init", "-q", "-b", branch);
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+  await git("add", "--", ...Object.keys(files));
+  await git("commit", "-q", "-m", "source");
+  return dir;
+}
+
 export async function cloneUpstream(fixture: UpstreamFixture, dest: string): Promise<UpstreamFixture> {
   await run(["git", "clone", "--quiet", "--bare", fixture.url, dest], { env: FIXTURE_GIT_ENV });
   return { ...fixture, url: dest, dir: dest };

@@ -4,7 +4,8 @@
 //
 // testKernel() gives the small bootable x86_64 test kernel (tinyconfig + the project's
 // tiny-guest fragment: serial console, initramfs, virtio, virtiofs, 9p, ACPI power-off,
-// modules with one module built) from a persistent test Workbench under
+// modules with one module built; + tests/fixtures/kernel/test-guest.config: the virtio
+// console hvc0, a virtio NIC and what the test guest's sshd needs) from a persistent test Workbench under
 // $KDEVFLOW_FIXTURES/kernel-workbench: the first call builds it (a few minutes on two
 // cores), later calls, in this run or the next, reuse it from the Store in seconds.
 
@@ -16,7 +17,8 @@ import { withLock } from "../../f/common/lock.ts";
 import { KernelManifest } from "../../f/common/manifest.ts";
 import { capture, run } from "../../f/common/run.ts";
 import { fixturesRoot, linuxUpstream, type UpstreamFixture } from "./fixtures.ts";
-import { setupNixEnv, TEST_DEVSHELL_FLAKE } from "./nix.ts";
+import { testFlakes } from "./flakes.ts";
+import { setupNixEnv } from "./nix.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
 export const KDEVFLOW = join(REPO_ROOT, "kdevflow");
@@ -25,7 +27,8 @@ export const KDEVFLOW = join(REPO_ROOT, "kdevflow");
 export const TEST_KERNEL_INPUTS = {
   config_method: "fragments",
   make_target: "tinyconfig",
-  fragments: ["tiny-guest"],
+  // tiny-guest, and what the test library's guest adds: hvc0, a NIC and sshd's needs.
+  fragments: ["tiny-guest", join(REPO_ROOT, "tests/fixtures/kernel/test-guest.config")],
   compile_commands: true,
 } as const;
 
@@ -37,13 +40,14 @@ export function testCcacheDir(env: Record<string, string | undefined> = process.
 /** The environment a kernel flow runs with in tests: this Workbench, offline Nix, test dev shell. */
 export async function kernelTestEnv(workbench: string): Promise<Record<string, string>> {
   const nix = await setupNixEnv();
+  const flakes = await testFlakes();
   return {
     ...nix,
     KDEVFLOW_WORKBENCH: workbench,
     SYSTEM_DIR: join(workbench, "system"),
     WORKERS_DIR: join(workbench, "workers"),
     WORKER_INDEX: "0",
-    KDEVFLOW_NIXOS_FLAKE: TEST_DEVSHELL_FLAKE,
+    KDEVFLOW_NIXOS_FLAKE: flakes.devshell,
     KDEVFLOW_CCACHE_DIR: testCcacheDir(),
   };
 }

@@ -1,14 +1,13 @@
 // An offline Nix for tests and CI: Debian's nix-bin as root with no daemon, no
 // sandbox, no substituters and an empty flake registry (without it every command
 // spends seconds trying to download the registry). nixTestEnv() writes the config
-// once into a folder and returns the environment that selects it.
+// once into a folder and returns the environment that selects it. The test flakes are in
+// flakes.ts.
 
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { writeFileAtomic } from "../../f/common/atomic.ts";
 import { JOB_ENV_WHITELIST } from "../../f/common/job_env.ts";
-
-export const TEST_DEVSHELL_FLAKE = `path:${resolve(import.meta.dirname, "../fixtures/devshell-flake")}`;
 
 export function offlineNixConf(registryPath: string): string {
   return [

@@ -13,14 +13,18 @@ import { isInputError } from "../../f/common/errors.ts";
 import { resolveToolchain } from "../../f/common/pipeline/toolchain.ts";
 import { CommandError, quoteArg, run } from "../../f/common/run.ts";
 import { checkFlowWiring, checkScriptSchemas, checkYamlValidator, listWorkspace } from "../harness/conformance.ts";
-import { setupNixEnv, TEST_DEVSHELL_FLAKE } from "../harness/nix.ts";
+import { testFlakes } from "../harness/flakes.ts";
+import { setupNixEnv } from "../harness/nix.ts";
 
-const FLAKE_DIR = TEST_DEVSHELL_FLAKE.replace(/^path:/, "");
+/** This run's copy of tests/fixtures/devshell-flake (tests/harness/flakes.ts). */
+let TEST_DEVSHELL_FLAKE: string;
+let FLAKE_DIR: string;
 let tmp: string;
 let spec: DevshellSpec;
 
 beforeAll(async () => {
   await setupNixEnv();
+  ({ devshell: TEST_DEVSHELL_FLAKE, devshellDir: FLAKE_DIR } = await testFlakes());
   delete process.env.KDEVFLOW_TEST_DEVSHELL;
   tmp = await mkdtemp(join(tmpdir(), "kdevflow-devshell-"));
   spec = { flake: TEST_DEVSHELL_FLAKE, shell: "build", options: {} };
@@ -125,21 +129,22 @@ describe("devshellDrvPath", () => {
 });
 
 describe("choosing the build shell from the library's shells", () => {
-  const inputs = { nixos_flake: TEST_DEVSHELL_FLAKE, devshell: "", ccache: false, ccache_max_size: "10G" };
+  // A function: the run's flake is known only once beforeAll ran.
+  const inputs = () => ({ nixos_flake: TEST_DEVSHELL_FLAKE, devshell: "", ccache: false, ccache_max_size: "10G" });
 
   it("lists the library's shells", async () => {
     expect(await quietly(() => listDevshells(TEST_DEVSHELL_FLAKE))).toEqual(expect.arrayContaining(["build", "default"]));
   });
 
   it("falls back to build when the library has no build-kernel shell, and the toolchain names it and its derivation", async () => {
-    const t = await quietly(() => resolveToolchain(inputs, "build-kernel"));
+    const t = await quietly(() => resolveToolchain(inputs(), "build-kernel"));
     expect(t.shell).toBe("build");
     expect(t.drv).toBe(await devshellDrvPath(spec));
     expect(t.ccache_env).toEqual({ CCACHE_DISABLE: "1" });
   });
 
   it("a shell the library lacks is one sentence naming the shells it has", async () => {
-    const err = await quietly(() => resolveToolchain({ ...inputs, devshell: "build-rust" }, "build-kernel").catch((e: unknown) => e));
+    const err = await quietly(() => resolveToolchain({ ...inputs(), devshell: "build-rust" }, "build-kernel").catch((e: unknown) => e));
     expect(isInputError(err)).toBe(true);
     expect((err as Error).message).toBe(`devshell: expected one of the library's shells: "build" or "default", got "build-rust".`);
   });
@@ -163,7 +168,7 @@ describe("a step that runs a command inside nix develop", () => {
         'import { devshellSpec, runInDevshell } from "../common/devshell/nix_develop.ts";',
         "",
         'export async function main(nixos_flake: string = "") {',
-        '  const res = await runInDevshell(devshellSpec(nixos_flake), ["sh", "-c", \'echo "devshell=${KDEVFLOW_TEST_DEVSHELL:-unset}"\'], { capture: true });',
+        '  const res = await runInDevshell(devshellSpec(nixos_flake, "build"), ["sh", "-c", \'echo "devshell=${KDEVFLOW_TEST_DEVSHELL:-unset}"\'], { capture: true });',
         '  return { inside: res.stdout.trim(), outside: process.env.KDEVFLOW_TEST_DEVSHELL ?? "unset" };',
         "}",
         "",

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { capture } from "../../f/common/run.ts";
-import { nixTestEnv, offlineNixConf, setupNixEnv, TEST_DEVSHELL_FLAKE } from "../harness/nix.ts";
+import { testFlakes } from "../harness/flakes.ts";
+import { nixTestEnv, offlineNixConf, setupNixEnv } from "../harness/nix.ts";
 
 describe("setupNixEnv", () => {
   it("points NIX_CONF_DIR at a configuration Nix reads as offline", async () => {
@@ -21,7 +22,8 @@ describe("setupNixEnv", () => {
     expect(registry).toBe(join(env.NIX_CONF_DIR!, "registry.json"));
     expect(JSON.parse(await readFile(registry, "utf8"))).toEqual({ flakes: [], version: 2 });
     // Flakes work without --extra-experimental-features.
-    expect(await capture(["nix", "eval", "--raw", `${TEST_DEVSHELL_FLAKE}#devShells.x86_64-linux.build.name`], { env })).toBe("kdevflow-test-build-shell");
+    const { devshell } = await testFlakes();
+    expect(await capture(["nix", "eval", "--raw", `${devshell}#devShells.x86_64-linux.build.name`], { env })).toBe("kdevflow-test-build-shell");
   });
 
   it("offlineNixConf names the registry it is given", () => {

@@ -11,18 +11,19 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { main as buildClosure } from "../../f/nix/build/build_closure.ts";
 import { main as lockConfig } from "../../f/nix/build/lock_config.ts";
 import { main as renderConfig } from "../../f/nix/build/render_config.ts";
 import { bzImageRelease, testKernel } from "../harness/kernel.ts";
+import { testFlakes } from "../harness/flakes.ts";
+import { useWorkbenchEnv } from "../harness/env.ts";
 import { setupNixEnv } from "../harness/nix.ts";
+import { suiteSetup } from "../harness/suite.ts";
 
 const BZIMAGE = process.env.KDEVFLOW_TEST_BZIMAGE ?? "";
 const VIRTIOFSD = "/usr/lib/qemu/virtiofsd";
-const FIXTURE = resolve(import.meta.dirname, "../fixtures/nixos-flake");
-const ENV_KEYS = ["KDEVFLOW_WORKBENCH", "KDEVFLOW_NIXOS_FLAKE", "SYSTEM_DIR", "WORKERS_DIR", "WORKER_INDEX"] as const;
 
 function startVirtiofsd(socket: string, source: string): ChildProcess {
   return spawn(VIRTIOFSD, [`--socket-path=${socket}`, "-o", `source=${source}`, "-o", "cache=auto"], { stdio: "ignore" });
@@ -37,26 +38,23 @@ async function waitFor(path: string, ms: number): Promise<void> {
 }
 
 let root: string;
-let savedEnv: Record<string, string | undefined>;
+let restoreEnv: (() => void) | undefined;
 
-beforeAll(async () => {
+// The test awaits ready(): a failed setup fails it (tests/harness/suite.ts).
+const ready = suiteSetup(async () => {
   await setupNixEnv();
   root = mkdtempSync(join(tmpdir(), "kdevflow-nix-boot-"));
-  savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-  for (const k of ENV_KEYS) delete process.env[k];
-  process.env.KDEVFLOW_WORKBENCH = join(root, "wb");
+  restoreEnv = useWorkbenchEnv(join(root, "wb"));
 });
 
 afterAll(() => {
-  for (const k of ENV_KEYS) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
-  }
-  rmSync(root, { recursive: true, force: true });
+  restoreEnv?.();
+  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 describe("booting the closure", () => {
   it("boots it with the test kernel (or KDEVFLOW_TEST_BZIMAGE)", { timeout: 1_800_000 }, async () => {
+    await ready();
     const image = BZIMAGE || (await testKernel()).image;
     const release = bzImageRelease(readFileSync(image));
     const modules = join(root, "modules");
@@ -65,7 +63,7 @@ describe("booting the closure", () => {
     const shared = join(root, "shared");
     mkdirSync(shared);
 
-    const rendered = await renderConfig({ vm: "guest", nixos_flake: `path:${FIXTURE}`, profiles: ["devel"], test_suites: [], shares: [{ source: shared, target: "/mnt/shared", tag: "shared" }], hostname: "guest-1" });
+    const rendered = await renderConfig({ vm: "guest", nixos_flake: (await testFlakes()).library, profiles: ["devel"], test_suites: [], shares: [{ source: shared, target: "/mnt/shared", tag: "shared" }], hostname: "guest-1" });
     await lockConfig(rendered.config_dir, rendered.nixos_flake, false);
     const closure = await buildClosure(rendered.config_dir);
 
@@ -89,7 +87,8 @@ describe("booting the closure", () => {
           ...["-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio"],
           ...["-object", "memory-backend-memfd,id=mem,size=256M,share=on", "-numa", "node,memdev=mem"],
           ...devices,
-          ...["-kernel", image, "-initrd", closure.initrd, "-append", [...closure.kernel_params, `init=${closure.init}`].join(" ")],
+          // The library's boot contract, and kdevflow.oneshot: the test guest powers off after its markers.
+          ...["-kernel", image, "-initrd", closure.initrd, "-append", ["root=tmpfs", "console=ttyS0,115200", "console=hvc0", ...closure.kernel_params, `init=${closure.init}`, "kdevflow.oneshot"].join(" ")],
         ],
         { stdio: ["ignore", "pipe", "pipe"] },
       );
@@ -103,10 +102,11 @@ describe("booting the closure", () => {
           done(c);
         });
       });
-      expect(console_).toContain("kdevflow-initrd: /lib/modules mounted from the virtiofs tag 'modules'");
+      expect(console_).toContain("kdevflow-initrd: mounted /nix/store from the virtiofs tag 'store'");
+      expect(console_).toContain("kdevflow-initrd: mounted /lib/modules from the virtiofs tag 'modules'");
       expect(console_).toContain(`KDEVFLOW-GUEST-UP release=${release} hostname=guest-1`);
       expect(console_).toMatch(new RegExp(`KDEVFLOW-GUEST-MODULES begin /lib/modules/${release.replace(/[.+]/g, "\\$&")}\\r?\\n.*kernel.*modules\\.dep.*\\r?\\nKDEVFLOW-GUEST-MODULES end`));
-      expect(console_).toContain("KDEVFLOW-GUEST-SHARE tag=shared target=/mnt/shared");
+      expect(console_).toContain("KDEVFLOW-GUEST-SHARE tag=shared target=/mnt/shared options=defaults");
       expect(console_).toContain("KDEVFLOW-GUEST-DONE");
       expect(console_).toContain("reboot: Power down");
       expect(code, console_.slice(-3000)).toBe(0);

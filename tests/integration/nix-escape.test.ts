@@ -42,12 +42,15 @@ function hostilePlan(v: string): ClosurePlan {
     library: `path:/lib/${v}`,
     profiles: [],
     testSuites: [],
-    gateOn: false,
+    gates: [],
     shares: [{ tag: v, source: `/src/${v}`, target: `/mnt/${v}`, readOnly: true }],
     sshKeys: [`ssh-ed25519 AAAA ${v}`, v],
     hostname: v,
     user: v,
-    sourceOverrides: [{ package: v, input: `${v}-src`, url: `git+https://host/${v}` }],
+    sourceOverrides: [
+      { package: v, input: `${v}-src`, source: { type: "git", url: `https://host/${v}`, ref: v } },
+      { package: `${v}2`, input: `${v}2-src`, source: { type: "path", path: `/src/${v}` } },
+    ],
   };
 }
 
@@ -61,24 +64,32 @@ describe("rendered files evaluate back to exactly the values given", () => {
     const case_ = mkdtempSync(join(dir, "case-"));
     writeFileSync(join(case_, "default.nix"), renderDefaultNix(plan));
     writeFileSync(join(case_, "flake.nix"), renderFlakeNix(TEMPLATE, plan));
-    writeFileSync(join(case_, "values.json"), JSON.stringify({ input: `${v}-src` }));
+    writeFileSync(join(case_, "values.json"), JSON.stringify({ v, input: `${v}-src` }));
     writeFileSync(
       join(case_, "check.nix"),
       `let
   values = builtins.fromJSON (builtins.readFile ./values.json);
+  inputs = builtins.listToAttrs [ { name = values.input; value = "the override input"; } ];
   m = import ./default.nix {
-    inputs = builtins.listToAttrs [ { name = values.input; value = "the override input"; } ];
+    inherit inputs;
+    config.nixos-flake.user.name = "the-user";
+    lib = { };
+    pkgs = { };
     nixos-flake = { };
   };
+  # The overlay, applied to a package set where overrideAttrs hands back its attributes.
+  pkg = { overrideAttrs = f: f { }; };
+  prev = builtins.listToAttrs [ { name = values.v; value = pkg; } ];
+  overlaid = (builtins.head m.nixpkgs.overlays) { } prev;
   flake = import ./flake.nix;
 in {
   topLevel = builtins.attrNames m;
   hostName = m.networking.hostName;
   users = builtins.attrNames m.users.users;
-  user = builtins.head (builtins.attrValues m.users.users);
-  flakeNixosFlake = builtins.attrNames m.nixos-flake;
-  shares = m.nixos-flake.shares;
-  overrides = m.nixos-flake.sourceOverrides;
+  rootKeys = m.users.users.root.openssh.authorizedKeys.keys;
+  userKeys = m.users.users.the-user.openssh.authorizedKeys.keys;
+  nixosFlake = m.nixos-flake;
+  overlaid = builtins.mapAttrs (_: p: p.src) (builtins.intersectAttrs prev overlaid);
   flakeTop = builtins.attrNames flake;
   flakeInputs = flake.inputs;
 }
@@ -86,18 +97,19 @@ in {
     );
     const got = (await evalJson(join(case_, "check.nix"))) as Record<string, unknown>;
     expect(got).toEqual({
-      topLevel: ["boot", "imports", "networking", "nixos-flake", "users"],
+      topLevel: ["imports", "networking", "nixos-flake", "nixpkgs", "users"],
       hostName: v,
-      users: [v],
-      user: { isNormalUser: true, openssh: { authorizedKeys: { keys: [`ssh-ed25519 AAAA ${v}`, v] } } },
-      flakeNixosFlake: ["shares", "sourceOverrides"],
-      shares: [{ tag: v, source: `/src/${v}`, mountPoint: `/mnt/${v}`, readOnly: true }],
-      overrides: { [v]: "the override input" },
-      flakeTop: ["description", "inputs", "outputs"],
+      users: ["root", "the-user"].sort(),
+      rootKeys: [`ssh-ed25519 AAAA ${v}`, v],
+      userKeys: [`ssh-ed25519 AAAA ${v}`, v],
+      nixosFlake: { user: { name: v }, shares: { [`/mnt/${v}`]: { tag: v, options: ["ro"] } } },
+      overlaid: { [v]: "the override input" },
+      flakeTop: ["inputs", "outputs"],
       flakeInputs: {
         "nixos-flake": { url: `path:/lib/${v}` },
-        [`${v}-src`]: { url: `git+https://host/${v}`, flake: false },
         nixpkgs: { follows: "nixos-flake/nixpkgs" },
+        [`${v}-src`]: { type: "git", url: `https://host/${v}`, ref: v, flake: false },
+        [`${v}2-src`]: { type: "path", path: `/src/${v}`, flake: false },
       },
     });
   });

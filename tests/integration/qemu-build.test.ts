@@ -22,11 +22,13 @@ import { main as prepareWorktree } from "../../f/workbench/prepare_worktree.ts";
 import { nixPackagePlan } from "../../f/qemu/build/nix_plan.ts";
 import { qemuUpstream, type UpstreamFixture } from "../harness/fixtures.ts";
 import { BOOT_MARKER, makeInitramfs, testCcacheDir, testKernel } from "../harness/kernel.ts";
+import { testFlakes } from "../harness/flakes.ts";
 import { setupNixEnv } from "../harness/nix.ts";
 import { kdevflow, type CliRun } from "./engine-helpers.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
-const FLAKE = `path:${join(REPO, "tests/fixtures/nixos-flake")}`;
+/** This run's copy of the test library (tests/harness/flakes.ts). */
+let FLAKE: string;
 
 let fixture: UpstreamFixture;
 let wb: string;
@@ -53,6 +55,7 @@ const worktree = () => join(wb, "workers", "0", "qemu");
 
 beforeAll(async () => {
   const nixEnv = await setupNixEnv();
+  FLAKE = (await testFlakes()).library;
   fixture = await qemuUpstream();
   wb = await mkdtemp(join(tmpdir(), "kdevflow-qemu-build-"));
   env = {

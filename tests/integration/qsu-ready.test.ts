@@ -72,4 +72,45 @@ describe("waitReady", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("with a login, is up only once the login works after the banner, and reports what it printed", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kdevflow-ready-"));
+    try {
+      const port = await listen("SSH-2.0-test\n");
+      let tries = 0;
+      const sshLogin = async () => (++tries < 3 ? null : "6.1.192-test\n".trim());
+      const r = await waitReady({ consoleLog: join(dir, "console.log"), marker: null, sshPort: port, sshLogin, timeoutMs: 20_000, stillRunning: async () => true });
+      expect(r).toMatchObject({ how: "ssh", line: "SSH-2.0-test", captured: "6.1.192-test" });
+      expect(tries).toBe(3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("with a marker and SSH, waits for the marker first, then SSH, and keeps the marker's group", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kdevflow-ready-"));
+    try {
+      const log = join(dir, "console.log");
+      const port = await listen("SSH-2.0-test\n");
+      const logins: number[] = [];
+      setTimeout(() => void writeFile(log, "UP release=6.1-x\n"), 400);
+      const r = await waitReady({ consoleLog: log, marker: "UP release=(\\S+)", sshPort: port, sshLogin: async () => (logins.push(Date.now()), "6.1-x"), timeoutMs: 20_000, stillRunning: async () => true });
+      expect(r).toMatchObject({ how: "marker and ssh", captured: "6.1-x" });
+      expect(logins).toHaveLength(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("says so when SSH answers but the login never works", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kdevflow-ready-"));
+    try {
+      const port = await listen("SSH-2.0-test\n");
+      const err = await waitReady({ consoleLog: join(dir, "none.log"), marker: null, sshPort: port, sshLogin: async () => null, timeoutMs: 1500, stillRunning: async () => true }).catch((e) => e);
+      expect(err).toBeInstanceOf(GuestNotReady);
+      expect(err.message).toMatch(/SSH answered, but the login as root with the managed key did not succeed/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -37,6 +37,7 @@ beforeAll(async () => {
       shares: [{ tag: "weird", path: weird }],
       kernel_params: ["quote=\"x\"", "pct=50%"],
       ssh_port: 0,
+      ready_marker: "UP",
       extra_disks_mb: [8],
     },
     { ...machineProbes, isDirectory: async (p) => p === "/nix/store" || machineProbes.isDirectory(p), isFile: async () => true },
@@ -92,7 +93,7 @@ describe("rendered units with a real user manager", () => {
 
   it("a 9p-only guest's drop-in (no daemons, no dependencies) passes verify too", async () => {
     const spec = await validateBootInput(
-      { vm: "ninep-only", kernel: { ...KERNEL, image: join(root, "bzImage"), modules_dir: join(root, "modules", "lib", "modules") }, qemu: { ...QEMU, qemu_binary: "/usr/bin/qemu-system-x86_64" }, closure: CLOSURE, share_transport: "9p", ssh_port: 0 },
+      { vm: "ninep-only", kernel: { ...KERNEL, image: join(root, "bzImage"), modules_dir: join(root, "modules", "lib", "modules") }, qemu: { ...QEMU, qemu_binary: "/usr/bin/qemu-system-x86_64" }, closure: CLOSURE, share_transport: "9p", ssh_port: 0, ready_marker: "UP" },
       { ...machineProbes, isDirectory: async (p) => p === "/nix/store" || machineProbes.isDirectory(p), isFile: async () => true },
     );
     const layout: WorkbenchLayout = { root, systemDir: join(root, "system"), workersDir: join(root, "workers"), workerIndex: 0, slotDir: join(root, "workers", "0") };

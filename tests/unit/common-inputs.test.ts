@@ -5,7 +5,7 @@
 // user wrote it; the form is generated from the same schema.
 
 import { describe, expect, it } from "vitest";
-import { inputError as refusal } from "./input-error.ts";
+import { inputErrorOf } from "../harness/errors.ts";
 import { z } from "zod";
 import { InputError } from "../../f/common/errors.ts";
 import { checkedBy, choiceList, dropNulls, field, fieldPath, formSchema, parseInputs, readResult, WiringError } from "../../f/common/inputs.ts";
@@ -33,7 +33,7 @@ describe("parseInputs", () => {
   });
 
   it("takes no inputs at all as an empty object (then names the required field)", () => {
-    expect(refusal(() => parseInputs(Demo, null)).message).toBe("name: expected a name of one or more characters, got nothing.");
+    expect(inputErrorOf(() => parseInputs(Demo, null)).message).toBe("name: expected a name of one or more characters, got nothing.");
   });
 
   const wrong: [unknown, string][] = [
@@ -52,11 +52,11 @@ describe("parseInputs", () => {
     ["a string", 'inputs: expected an object of named inputs, got "a string".'],
   ];
   it.each(wrong)("%j is refused in one sentence naming the field", (raw, sentence) => {
-    expect(refusal(() => parseInputs(Demo, raw)).message).toBe(sentence);
+    expect(inputErrorOf(() => parseInputs(Demo, raw)).message).toBe(sentence);
   });
 
   it("names a field as the user wrote it inside a group", () => {
-    expect(refusal(() => parseInputs(Demo, { name: "a", group: { size: -1 } }, { prefix: "kernel" })).field).toBe("kernel.group.size");
+    expect(inputErrorOf(() => parseInputs(Demo, { name: "a", group: { size: -1 } }, { prefix: "kernel" })).field).toBe("kernel.group.size");
     expect(fieldPath("workbench", ["sources", 0, "url"])).toBe("workbench.sources[0].url");
     expect(fieldPath("", [])).toBe("inputs");
   });

@@ -59,7 +59,7 @@ describe("nixArgv", () => {
 describe("resolveFlake", () => {
   it.each<[string | null | undefined, Record<string, string>, string]>([
     [undefined, {}, DEFAULT_FLAKE],
-    [null, {}, "path:/vendor/nixos-flake"],
+    [null, {}, "github:linux-kdevops/nixos-flake"],
     ["", { KDEVFLOW_NIXOS_FLAKE: "path:/srv/flake" }, "path:/srv/flake"],
     ["  ", { KDEVFLOW_NIXOS_FLAKE: "github:me/flake" }, "github:me/flake"],
     ["/home/me/nixos-flake", {}, "path:/home/me/nixos-flake"],

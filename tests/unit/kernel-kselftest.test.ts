@@ -3,7 +3,7 @@
 // make arguments of kselftest-install, progress from make's directory lines, and the
 // installed kselftest-list.txt. Pure: no make, no tree.
 import { describe, expect, it } from "vitest";
-import { inputError } from "./input-error.ts";
+import { inputErrorOf as inputError } from "../harness/errors.ts";
 import { parseInputs } from "../../f/common/inputs.ts";
 import { Inputs } from "../../f/kernel/build/inputs.ts";
 import { checkTargets, closest, enteredTarget, kselftestMakeTargets, makefileTargets, missingTargets, parseKselftestList } from "../../f/kernel/build/kselftest.ts";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { inputError } from "./input-error.ts";
+import { inputErrorOf } from "../harness/errors.ts";
+import { InputError } from "../../f/common/errors.ts";
 import { buildIdentity } from "../../f/common/pipeline/identity.ts";
 import { deriveLabel } from "../../f/common/pipeline/label.ts";
 import { parseInputs } from "../../f/common/inputs.ts";
@@ -194,7 +195,7 @@ describe("make_args", () => {
     expect(checkMakeArgs("KCFLAGS='-O2 -g' V=1 ; touch /tmp/pwned $(id) `x` | > &")).toEqual(["KCFLAGS=-O2 -g", "V=1", ";", "touch", "/tmp/pwned", "$(id)", "`x`", "|", ">", "&"]);
   });
   it.each([["O=/elsewhere"], ["LOCALVERSION=-x"], ["ARCH=arm"], ["-C /"], ["-j8"], ["--file=Makefile.evil"], ["-fMakefile"]])("refuses %j", (text) => {
-    expect(inputError(() => checkMakeArgs(text)).field).toBe("make_args");
+    expect(inputErrorOf(() => checkMakeArgs(text)).field).toBe("make_args");
   });
 });
 
@@ -220,7 +221,7 @@ describe("input checks (before anything on disk changes)", () => {
     [{ ...ok, make_args: "A='unclosed" }, "make_args"],
     [{ ...ok, b4_series: "not a message id" }, "b4_series"],
   ])("%j is refused naming %s", (raw, field) => {
-    const err = inputError(() => parseInputs(Inputs, raw));
+    const err = inputErrorOf(() => parseInputs(Inputs, raw));
     expect(err.field).toBe(field);
     expect(err.message.startsWith(`${field}: expected `)).toBe(true);
     expect(err.message.endsWith(".")).toBe(true);
@@ -231,7 +232,7 @@ describe("input checks (before anything on disk changes)", () => {
     expect(targets).toContain("x86_64_defconfig");
     expect(targets).not.toContain("xen.config");
     expect(checkMakeTarget("x86_64_defconfig", targets)).toBe("x86_64_defconfig");
-    expect(inputError(() => checkMakeTarget("nosuchconfig", targets)).message).toMatch(/^make_target: expected a config target this tree has: "defconfig", "tinyconfig", .*"x86_64_defconfig", got "nosuchconfig"\.$/);
+    expect(inputErrorOf(() => checkMakeTarget("nosuchconfig", targets)).message).toMatch(/^make_target: expected a config target this tree has: "defconfig", "tinyconfig", .*"x86_64_defconfig", got "nosuchconfig"\.$/);
   });
 });
 

@@ -15,7 +15,7 @@ function lockWith(locked: Record<string, unknown>): string {
   return JSON.stringify({
     nodes: {
       lib: { inputs: { nixpkgs: "nixpkgs" }, locked, original: { type: "path", path: "/lib" } },
-      nixpkgs: { locked: { type: "path", path: "./nixpkgs-stub", narHash: "sha256-stub" } },
+      nixpkgs: { locked: { type: "path", path: "/nixpkgs", narHash: "sha256-stub" } },
       root: { inputs: { "nixos-flake": "lib", nixpkgs: ["nixos-flake", "nixpkgs"] } },
     },
     root: "root",

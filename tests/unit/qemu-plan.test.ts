@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { inputErrorOf } from "../harness/errors.ts";
 import { isInputError } from "../../f/common/errors.ts";
 import { QemuManifest } from "../../f/common/manifest.ts";
 import { parseInputs } from "../../f/common/inputs.ts";
@@ -26,15 +27,6 @@ import {
   werrorAdvice,
 } from "../../f/qemu/build/plan.ts";
 
-function inputErrorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    if (isInputError(err)) return err;
-    throw err;
-  }
-  throw new Error("expected an InputError, nothing was thrown");
-}
 
 describe("splitConfigureArgs splits words without a shell", () => {
   const cases: [string, string[]][] = [

@@ -123,7 +123,7 @@ describe("f/qsu/bringup/check_inputs: every group and boot field before any buil
     expect(checked.qemu).toEqual({ method: "nix" });
     expect(checked.boot).toMatchObject({ vm: "dev", memory_mb: 2048, cpus: 1, ssh_port: 2222 });
     // A share two levels deep gets a tag with '-', which the boot planner accepts too (one rule).
-    expect(checked.boot_shares).toEqual([{ tag: "home-me-src", path: "/home/me/src", readonly: true }]);
+    expect(checked.boot_shares).toEqual([{ tag: "home_me_src", path: "/home/me/src", readonly: true }]);
     expect(() => parseInputs(BootInputs, { vm: "dev", kernel: {}, qemu: {}, closure: {}, shares: checked.boot_shares })).not.toThrow();
   });
 
@@ -138,7 +138,7 @@ describe("f/qsu/bringup/check_inputs: every group and boot field before any buil
     [{ vm: "dev", kernel: { nixos_flake: "relative/flake" } }, /^InputError: kernel\.nixos_flake: expected a flake reference/],
     [{ vm: "dev", workbench: { sources: [{ name: "linux", url: "not a url" }] } }, /^InputError: workbench\.sources\[0\]\.url: expected a git URL/],
     [{ vm: "dev", nix: { vm: "other" } }, /^InputError: nix\.vm: expected no vm in the nix group/],
-    [{ vm: "dev", nix: { source_overrides: [{ package: "ltp", url: "not-a-url" }] } }, /^InputError: nix\.source_overrides\[0\]\.url: expected a flake reference/],
+    [{ vm: "dev", nix: { source_overrides: [{ package: "ltp", url: "not-a-url" }] } }, /^InputError: nix\.source_overrides\[0\]\.url: expected an absolute path \(or path:\/\.\.\.\), or a git URL/],
     [{ vm: "dev", nix: { shares: [{ source: "/srv", tag: "store" }] } }, /^InputError: nix\.shares\[0\]\.tag: expected a share tag/],
   ])("%j is refused in one sentence naming the field", async (input, sentence) => {
     expect(await refusal(input)).toMatch(sentence);

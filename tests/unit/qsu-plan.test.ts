@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { WorkbenchLayout } from "../../f/common/layout.ts";
 import { vmPaths, qemuUnit, virtiofsdUnit, unitDir, runtimeDir } from "../../f/qsu/lib/names.ts";
 import { chooseAccel, planBoot } from "../../f/qsu/lib/plan.ts";
+import { loginHelp, sshArgv } from "../../f/qsu/lib/login.ts";
 import { hostfwd, kernelCommandLine, qemuArgv, qemuImgPath, qemuOptValue } from "../../f/qsu/lib/qemu_argv.ts";
 import { validateBootInput } from "../../f/qsu/lib/spec.ts";
 import { execLine, systemdQuote } from "../../f/qsu/lib/units.ts";
@@ -13,9 +14,9 @@ const env = { XDG_RUNTIME_DIR: "/run/user/1000", HOME: "/home/me" };
 const C_FSD = { binary: "/usr/lib/qemu/virtiofsd", flavor: "c" as const };
 const RUST_FSD = { binary: "/usr/libexec/virtiofsd", flavor: "rust" as const };
 
-async function plan(over: Record<string, unknown> = {}, accel: "kvm" | "tcg" = "tcg", fsd = C_FSD) {
+async function plan(over: Record<string, unknown> = {}, accel: "kvm" | "tcg" = "tcg", fsd = C_FSD, managedKey: string | null = null) {
   const spec = await validateBootInput(baseInput(over), fakeProbes());
-  return { spec, plan: planBoot(spec, vmPaths(layout, env, spec.vm), accel, fsd) };
+  return { spec, plan: planBoot(spec, vmPaths(layout, env, spec.vm), accel, fsd, managedKey) };
 }
 
 function optionOf(argv: string[], flag: string): string[] {
@@ -61,10 +62,13 @@ describe("the QEMU command line", () => {
       "-m", "1024M", "-smp", "1",
       "-display", "none",
       "-chardev", "file,id=console,path=/wb/system/vms/dev/console.log", "-serial", "chardev:console",
+      "-device", "virtio-serial-pci,id=vser0",
+      "-chardev", "socket,id=hvc0,path=/run/user/1000/kdevflow/dev/console.sock,server=on,wait=off,logfile=/wb/system/vms/dev/hvc0.log",
+      "-device", "virtconsole,chardev=hvc0,name=console",
       "-qmp", "unix:/run/user/1000/kdevflow/dev/qmp.sock,server=on,wait=off",
       "-kernel", "/wb/store/linux-6.1-vanilla-0123456789ab/bzImage",
       "-initrd", "/nix/store/abcdfghijklmnpqrsvwxyz0123456789-initrd/initrd",
-      "-append", "console=ttyS0 rootfstype=tmpfs panic=-1 loglevel=4 init=/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nixos-system-dev/init",
+      "-append", "root=tmpfs console=ttyS0,115200 console=hvc0 panic=-1 loglevel=4 init=/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nixos-system-dev/init",
       "-object", "memory-backend-memfd,id=mem,size=1024M,share=on", "-numa", "node,memdev=mem",
       "-chardev", "socket,id=fs0,path=/run/user/1000/kdevflow/dev/fs-store.sock", "-device", "vhost-user-fs-pci,chardev=fs0,tag=store",
       "-chardev", "socket,id=fs1,path=/run/user/1000/kdevflow/dev/fs-modules.sock", "-device", "vhost-user-fs-pci,chardev=fs1,tag=modules",
@@ -90,7 +94,7 @@ describe("the QEMU command line", () => {
   });
 
   it("has no forward at all with ssh_port 0 and no forwards", async () => {
-    const { plan: p } = await plan({ ssh_port: 0 });
+    const { plan: p } = await plan({ ssh_port: 0, ready_marker: "UP" });
     expect(optionOf(p.qemuArgv, "-netdev")).toEqual(["user,id=net0"]);
   });
 
@@ -134,9 +138,48 @@ describe("the QEMU command line", () => {
     expect(hostfwd({ proto: "udp", hostAddress: "0.0.0.0", hostPort: 5353, guestPort: 53 })).toBe("hostfwd=udp:0.0.0.0:5353-:53");
   });
 
-  it("builds the kernel command line in order: console, tmpfs root, closure params, init, extras", () => {
-    expect(kernelCommandLine({ closure: { kernel_params: [], init: "/i" } as never, kernelParams: [] })).toBe("console=ttyS0 rootfstype=tmpfs panic=-1 init=/i");
-    expect(kernelCommandLine({ closure: { kernel_params: ["console=ttyS0", "quiet"], init: "/i" } as never, kernelParams: ["quiet", "x=1"] })).toBe("console=ttyS0 rootfstype=tmpfs panic=-1 quiet init=/i x=1");
+  it("builds the kernel command line in order: the library's boot contract, closure params, init, extras", () => {
+    // nixos-flake's README ("How it boots"): root=tmpfs console=ttyS0,115200 console=hvc0 init=<toplevel>/init
+    expect(kernelCommandLine({ closure: { kernel_params: [], init: "/i" } as never, kernelParams: [] })).toBe("root=tmpfs console=ttyS0,115200 console=hvc0 panic=-1 init=/i");
+    expect(kernelCommandLine({ closure: { kernel_params: ["console=hvc0", "quiet"], init: "/i" } as never, kernelParams: ["quiet", "x=1"] })).toBe(
+      "root=tmpfs console=ttyS0,115200 console=hvc0 panic=-1 quiet init=/i x=1",
+    );
+  });
+
+  it("gives the guest a virtio console hvc0 on a socket beside QMP, and refuses a name that makes it too long", async () => {
+    const { plan: p } = await plan();
+    expect(p.paths.hvcSocket).toBe("/run/user/1000/kdevflow/dev/console.sock");
+    expect(optionOf(p.qemuArgv, "-device")).toEqual(expect.arrayContaining(["virtio-serial-pci,id=vser0", "virtconsole,chardev=hvc0,name=console"]));
+  });
+
+  it("plans how to log in: root on the SSH forward with the managed key, and the ssh_config entry apply writes", async () => {
+    const { plan: p } = await plan({}, "tcg", C_FSD, "/wb/system/ssh/id_ed25519");
+    expect(p.login).toEqual({ vm: "dev", port: 2222, key: "/wb/system/ssh/id_ed25519", sshConfig: "/wb/system/vms/dev/ssh_config" });
+    expect(p.sshConfig).toEqual({
+      path: "/wb/system/vms/dev/ssh_config",
+      content: [
+        "# Written by kdevflow (f/qsu/boot): ssh -F /wb/system/vms/dev/ssh_config dev",
+        "Host dev",
+        "  HostName 127.0.0.1",
+        "  Port 2222",
+        "  User root",
+        "  IdentityFile /wb/system/ssh/id_ed25519",
+        "  IdentitiesOnly yes",
+        "  StrictHostKeyChecking no",
+        "  UserKnownHostsFile /dev/null",
+        "  LogLevel ERROR",
+        "",
+      ].join("\n"),
+    });
+    expect(sshArgv(p.login!, ["uname", "-r"])).toEqual([
+      "ssh", "-F", "/dev/null",
+      "-o", "HostName=127.0.0.1", "-o", "Port=2222", "-o", "User=root", "-o", "IdentityFile=/wb/system/ssh/id_ed25519", "-o", "IdentitiesOnly=yes",
+      "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+      "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "127.0.0.1", "--", "uname", "-r",
+    ]);
+    expect(loginHelp(p.login!).command).toBe("ssh -p 2222 -i /wb/system/ssh/id_ed25519 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1");
+    const { plan: none } = await plan({ ssh_port: 0, ready_marker: "UP" });
+    expect([none.login, none.sshConfig]).toEqual([null, null]);
   });
 });
 

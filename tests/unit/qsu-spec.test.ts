@@ -5,7 +5,7 @@ import { baseInput, CLOSURE, fakeProbes, KERNEL, QEMU, TOPLEVEL } from "./qsu-fi
 describe("validateBootInput: good input", () => {
   it("fills the defaults and adds the store and modules shares", async () => {
     const spec = await validateBootInput(baseInput(), fakeProbes());
-    expect(spec).toMatchObject({ vm: "dev", memoryMb: 1024, cpus: 1, machine: "q35", accel: "auto", sshPort: 2222, restrictNetwork: false, readyMarker: DEFAULT_READY_MARKER, timeoutS: 120 });
+    expect(spec).toMatchObject({ vm: "dev", memoryMb: 1024, cpus: 1, machine: "q35", accel: "auto", sshPort: 2222, restrictNetwork: false, readyMarker: null, readySsh: true, timeoutS: 120 });
     expect(spec.shares).toEqual([
       { tag: "store", source: "/nix/store", transport: "virtiofs", readonly: true, builtin: true },
       { tag: "modules", source: "/wb/store/linux-6.1-vanilla-0123456789ab/lib/modules", transport: "virtiofs", readonly: true, builtin: true },
@@ -21,6 +21,7 @@ describe("validateBootInput: good input", () => {
         forwards: [{ host_port: 8080, guest_port: 80 }, { host_port: 5353, guest_port: 53, proto: "udp", host_address: "0.0.0.0" }],
         extra_disks_mb: [64, 128],
         ssh_port: 0,
+        ready_marker: DEFAULT_READY_MARKER,
         restrict_network: true,
       }),
       fakeProbes(),
@@ -76,7 +77,7 @@ const bad: [string, Record<string, unknown>, RegExp, { missing?: string[]; busy?
   ["a closure without init", { closure: { ...CLOSURE, init: undefined } }, /^closure\.init: expected an absolute path, got nothing\.$/],
   ["a closure whose initrd is not a path", { closure: { ...CLOSURE, initrd: 7 } }, /^closure\.initrd: expected an absolute path, got 7\.$/],
   ["a kernel parameter with a space", { kernel_params: ["a b"] }, /^kernel_params\[0\]: expected parameters without spaces/],
-  ["a share tag with a space", { shares: [{ tag: "my src", path: "/tmp" }] }, /^shares\[0\]\.tag: expected a share tag of 1 to 36 letters, digits, '_' or '-'/],
+  ["a share tag with a space", { shares: [{ tag: "my src", path: "/tmp" }] }, /^shares\[0\]\.tag: expected a share tag of 1 to 36 letters, digits or '_'/],
   ["a share tag over 36 characters", { shares: [{ tag: "x".repeat(37), path: "/tmp" }] }, /^shares\[0\]\.tag: expected a share tag of 1 to 36 letters/],
   ["a share tag that is reserved", { shares: [{ tag: "store", path: "/tmp" }] }, /^shares\[0\]\.tag: expected a share tag .*other than store and modules/],
   ["two shares with one tag", { shares: [{ tag: "a", path: "/tmp" }, { tag: "a", path: "/var" }] }, /^shares\[1\]\.tag: expected a tag no other share uses/],
@@ -95,6 +96,8 @@ const bad: [string, Record<string, unknown>, RegExp, { missing?: string[]; busy?
   ["a zero-size disk", { extra_disks_mb: [0] }, /^extra_disks_mb\[0\]: expected a whole number of MiB greater than 0/],
   ["a broken marker", { ready_marker: "(" }, /^ready_marker: expected a valid regular expression/],
   ["waiting on SSH without a forward", { ssh_port: 0, ready_ssh: true }, /^ready_ssh: expected an SSH forward/],
+  ["nothing to wait for: no SSH forward and no marker", { ssh_port: 0 }, /^ready_marker: expected a console marker to wait for, since the boot does not wait for SSH/],
+  ["nothing to wait for: ready_ssh false and no marker", { ready_ssh: false }, /^ready_marker: expected a console marker to wait for/],
   ["a zero timeout", { timeout_s: 0 }, /^timeout_s: expected/],
 ];
 

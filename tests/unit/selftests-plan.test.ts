@@ -3,7 +3,7 @@
 // kernel (built with selftests, published), the guest (running, running that kernel),
 // and the guest driver's command line. Pure.
 import { describe, expect, it } from "vitest";
-import { inputError } from "./input-error.ts";
+import { inputErrorOf as inputError } from "../harness/errors.ts";
 import { parseInputs } from "../../f/common/inputs.ts";
 import { KernelManifest } from "../../f/common/manifest.ts";
 import { parseKselftestList } from "../../f/kernel/build/kselftest.ts";

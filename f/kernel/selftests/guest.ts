@@ -4,7 +4,6 @@
 // the decisions are in session.ts (endState) and plan.ts.
 
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { InputError } from "../../common/errors.ts";
 import type { WorkbenchLayout } from "../../common/layout.ts";
 import { run } from "../../common/run.ts";
@@ -26,7 +25,7 @@ export interface GuestAccess {
 /** Where the guest's login, console log and QMP socket are; a guest booted without an SSH forward cannot run tests. */
 export function guestAccess(layout: WorkbenchLayout, env: Env, vm: string): GuestAccess {
   const p = vmPaths(layout, env, vm);
-  const sshConfig = join(p.stateDir, "ssh_config");
+  const sshConfig = p.sshConfig;
   if (!existsSync(sshConfig)) throw new InputError("vm", "a guest booted with an SSH forward (f/qsu/boot's ssh_port) so the tests can log in", vm);
   return { vm, ssh_config: sshConfig, console_log: p.consoleLog, qmp_socket: p.qmpSocket };
 }

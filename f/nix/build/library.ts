@@ -1,12 +1,14 @@
-// Where the nixos-flake library is and what it holds right now: its template and its
-// NAR hash. A `path:` library's template is read straight from its directory; for any
-// other flake reference, from the store copy `nix flake metadata` names.
+// Where the nixos-flake library is and what it holds right now: its template, the
+// profiles, test suites and mounts it offers, and its NAR hash. A `path:` library's
+// template is read straight from its directory; for any other flake reference, from the
+// store copy `nix flake metadata` names.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InputError } from "../../common/errors.ts";
 import { nixArgv } from "../../common/nix.ts";
-import { capture } from "../../common/run.ts";
+import { capture, CommandError } from "../../common/run.ts";
+import type { LibraryOffer } from "./plan.ts";
 import { TEMPLATE_PATH } from "./render.ts";
 
 /** The directory of a path: flake reference (without its ?query), else null. */
@@ -45,4 +47,23 @@ export async function readTemplate(ref: string): Promise<string> {
   } catch {
     throw new InputError("nixos_flake", `a nixos-flake library holding ${TEMPLATE_PATH}`, ref);
   }
+}
+
+/** The expression that lists what the library's nixosModules offer (attribute names only: nothing is evaluated beyond them). */
+export const OFFER_APPLY =
+  "m: { profiles = builtins.attrNames (m.profiles or { }); testSuites = builtins.attrNames (m.testSuites or { }); mounts = builtins.attrNames (m.mounts or { }); }";
+
+/** The profiles, test suites and mounts the library has, by name (nixosModules.{profiles,testSuites,mounts}). */
+export async function libraryOffer(ref: string): Promise<LibraryOffer> {
+  let out: string;
+  try {
+    out = await capture(nixArgv(["eval", "--json", `${ref}#nixosModules`, "--apply", OFFER_APPLY]));
+  } catch (err) {
+    if (err instanceof CommandError && err.tail.some((l) => /does not provide attribute .*nixosModules/.test(l))) {
+      throw new InputError("nixos_flake", "a nixos-flake library (a flake with nixosModules.profiles, testSuites and mounts)", ref);
+    }
+    throw err;
+  }
+  const data = JSON.parse(out) as Partial<LibraryOffer>;
+  return { profiles: data.profiles ?? [], testSuites: data.testSuites ?? [], mounts: data.mounts ?? [] };
 }

@@ -1,89 +1,60 @@
-// The closure plan: the flow's raw inputs checked and completed into one plain object
-// that the renderer turns into flake.nix and default.nix. Pure: nothing here touches
-// the disk or runs a command, so every rule is unit-tested with literal inputs. Bad
-// input raises InputError naming the field, before render_config writes anything.
+// The closure plan: the flow's parsed inputs (inputs.ts), what the library offers
+// (library.ts) and the Workbench's managed SSH key, checked and completed into one plain
+// object that the renderer turns into flake.nix and default.nix. Pure: nothing here
+// touches the disk or runs a command, so every rule is unit-tested with literal inputs.
+// Bad input raises InputError naming the field, before render_config writes anything.
 
 import { posix } from "node:path";
-import { InputError } from "../../common/errors.ts";
+import { InputError, NOT_SHOWN } from "../../common/errors.ts";
 import { checkName, type WorkbenchLayout } from "../../common/layout.ts";
-import { flakeRefProblem, resolveFlake } from "../../common/nix.ts";
+import { resolveFlake } from "../../common/nix.ts";
 import { tagFromTarget, tagProblem } from "../../common/shares.ts";
-import {
-  DEFAULT_PROFILES,
-  DEFAULT_USER,
-  GATED_PROFILES,
-  PROFILES,
-  RESERVED_MOUNT_POINTS,
-  TEST_SUITES,
-  type Profile,
-  type TestSuite,
-} from "./catalog.ts";
-
-export interface ShareInput {
-  source: string;
-  target?: string | null;
-  tag?: string | null;
-  read_only?: boolean | null;
-}
-
-export interface SourceOverrideInput {
-  package: string;
-  url: string;
-}
-
-export interface ClosureInputs {
-  vm: string;
-  nixos_flake?: string | null;
-  profiles?: readonly string[] | null;
-  test_suites?: readonly string[] | null;
-  shares?: readonly ShareInput[] | null;
-  ssh_keys?: readonly string[] | null;
-  hostname?: string | null;
-  user?: string | null;
-  source_overrides?: readonly SourceOverrideInput[] | null;
-}
+import { PROFILE_GATES, PROFILES, RESERVED_MOUNT_POINTS, TEST_SUITES, type Profile, type TestSuite } from "./catalog.ts";
+import type { Inputs } from "./inputs.ts";
 
 export interface Share {
   tag: string;
   /** Host directory (absolute), exported by the boot flow's virtiofsd. */
   source: string;
-  /** Where the guest mounts it (absolute). */
+  /** Where the guest mounts it (absolute): the key of nixos-flake.shares. */
   target: string;
   readOnly: boolean;
 }
+
+/** A non-flake input `<package>-src`, as the library's template writes them. */
+export type SourceInput =
+  | { type: "path"; path: string }
+  | { type: "git"; url: string; ref?: string; rev?: string; submodules?: boolean };
 
 export interface SourceOverride {
   package: string;
   /** The flake input's name in the rendered flake.nix. */
   input: string;
-  url: string;
+  source: SourceInput;
+}
+
+/** What the library offers, asked of it before rendering (library.ts). */
+export interface LibraryOffer {
+  profiles: readonly string[];
+  testSuites: readonly string[];
+  mounts: readonly string[];
 }
 
 export interface ClosurePlan {
   vm: string;
-  /** The library's flake reference (path:/... for the vendored copy). */
+  /** The library's flake reference. */
   library: string;
   profiles: Profile[];
   testSuites: TestSuite[];
-  /** True when a gated profile is selected: render emits the gate option. */
-  gateOn: boolean;
+  /** The gate options to set (nixos-flake.<profile>.enable), one per selected gated profile. */
+  gates: (readonly string[])[];
   shares: Share[];
+  /** Keys authorised for root and the library's user: the managed key first, then the given ones. */
   sshKeys: string[];
   hostname: string;
-  user: string;
+  /** nixos-flake.user.name when given; null keeps the library's own default. */
+  user: string | null;
   sourceOverrides: SourceOverride[];
-}
-
-/** Selections keep the catalog's order and lose duplicates, so equal choices render equally. */
-function pickFromCatalog<T extends string>(field: string, catalog: readonly T[], given: readonly string[] | null | undefined, fallback: readonly T[]): T[] {
-  if (given === undefined || given === null) return [...fallback];
-  if (!Array.isArray(given)) throw new InputError(field, `a list drawn from ${catalog.join(", ")}`, given);
-  for (const item of given) {
-    if (typeof item !== "string" || !(catalog as readonly string[]).includes(item)) {
-      throw new InputError(field, `each entry to be one of ${catalog.join(", ")}`, item);
-    }
-  }
-  return catalog.filter((c) => given.includes(c));
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -134,7 +105,7 @@ export function checkSshKey(value: unknown, index: number, list = "ssh_keys"): s
   if (typeof value !== "string") throw new InputError(field, expected, value);
   const line = value.trim();
   if (/[\r\n\0]/.test(line)) throw new InputError(field, `${expected} on one line`, value);
-  if (line.includes("PRIVATE KEY")) throw new InputError(field, `${expected}, not a private key`);
+  if (line.includes("PRIVATE KEY")) throw new InputError(field, `${expected}, not a private key`, NOT_SHOWN);
   const m = /^(\S+) ([A-Za-z0-9+/]+={0,2})(?: (.*))?$/.exec(line);
   if (!m) throw new InputError(field, expected, value);
   const [, type, blob] = m as unknown as [string, string, string];
@@ -155,10 +126,21 @@ function checkAbsolutePath(field: string, value: unknown, what: string): string 
   if (typeof value !== "string" || !value.startsWith("/") || /[\0\r\n]/.test(value)) {
     throw new InputError(field, `an absolute path for ${what}`, value);
   }
-  const normal = posix.normalize(value).replace(/(.)\/+$/, "$1");
-  return normal;
+  return posix.normalize(value).replace(/(.)\/+$/, "$1");
 }
 
+export interface ShareInput {
+  source: string;
+  target?: string | null;
+  tag?: string | null;
+  read_only?: boolean | null;
+}
+
+/**
+ * The shares, checked and completed: a mount point defaults to the source path, a tag to
+ * the mount point as a slug. Mount points are the keys of nixos-flake.shares, tags name
+ * the boot flow's units: both are unique.
+ */
 export function checkShares(given: readonly ShareInput[] | null | undefined, list = "shares"): Share[] {
   if (given === undefined || given === null) return [];
   if (!Array.isArray(given)) throw new InputError(list, "a list of {source, target?, tag?, read_only?}", given);
@@ -185,7 +167,40 @@ export function checkShares(given: readonly ShareInput[] | null | undefined, lis
   return shares;
 }
 
-const PACKAGE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const PACKAGE = /^[a-z0-9][A-Za-z0-9_-]{0,63}$/;
+const GIT_SCHEMES = ["https", "http", "ssh", "file"] as const;
+const SOURCE_EXPECTED =
+  "an absolute path (or path:/...), or a git URL (git+https://, git+ssh://, git+http:// or git+file://, optionally ?ref=<branch>&rev=<commit>)";
+
+/**
+ * A source override's URL as the non-flake input the library's template shows: a local
+ * checkout `{ type = "path"; path; }` or a repository `{ type = "git"; url; ref?; rev?; }`.
+ */
+export function sourceInput(field: string, value: unknown): SourceInput {
+  if (typeof value !== "string") throw new InputError(field, SOURCE_EXPECTED, value);
+  const url = value.trim();
+  if (/[\s\0]/.test(url)) throw new InputError(field, SOURCE_EXPECTED, value);
+  const path = url.startsWith("/") ? url : url.startsWith("path:/") ? url.slice("path:".length) : null;
+  if (path !== null) {
+    if (path.includes("?")) throw new InputError(field, `${SOURCE_EXPECTED}; a path takes no query`, value);
+    return { type: "path", path: posix.normalize(path).replace(/(.)\/+$/, "$1") };
+  }
+  const m = /^git\+([a-z]+):\/\/([^?#]+)(?:\?([^#]*))?$/.exec(url);
+  if (!m || !(GIT_SCHEMES as readonly string[]).includes(m[1]!)) throw new InputError(field, SOURCE_EXPECTED, value);
+  const out: SourceInput = { type: "git", url: `${m[1]}://${m[2]}` };
+  for (const [k, v] of new URLSearchParams(m[3] ?? "")) {
+    if (k === "ref" && v) out.ref = v;
+    else if (k === "rev" && /^[0-9a-f]{40}$/.test(v)) out.rev = v;
+    else if (k === "submodules" && (v === "1" || v === "true")) out.submodules = true;
+    else throw new InputError(field, `${SOURCE_EXPECTED}; the query may hold ref, rev (a full commit id) and submodules=1 only`, value);
+  }
+  return out;
+}
+
+export interface SourceOverrideInput {
+  package: string;
+  url: string;
+}
 
 export function checkSourceOverrides(given: readonly SourceOverrideInput[] | null | undefined, list = "source_overrides"): SourceOverride[] {
   if (given === undefined || given === null) return [];
@@ -195,47 +210,56 @@ export function checkSourceOverrides(given: readonly SourceOverrideInput[] | nul
     const field = `${list}[${i}]`;
     if (!raw || typeof raw !== "object") throw new InputError(field, "an object {package, url}", raw);
     if (typeof raw.package !== "string" || !PACKAGE.test(raw.package)) {
-      throw new InputError(`${field}.package`, "a package name of lowercase letters, digits, '_' or '-'", raw.package);
+      throw new InputError(`${field}.package`, "a nixpkgs attribute name of letters, digits, '_' or '-'", raw.package);
     }
     if (out.some((o) => o.package === raw.package)) throw new InputError(`${field}.package`, "each package overridden once", raw.package);
-    let url = typeof raw.url === "string" ? raw.url.trim() : raw.url;
-    if (typeof url !== "string" || url === "" || flakeRefProblem(url) !== null) {
-      throw new InputError(`${field}.url`, "a flake reference such as git+https://host/repo?ref=branch, github:owner/repo or an absolute path", raw.url);
-    }
-    if (url.startsWith("/")) url = `path:${url}`;
-    out.push({ package: raw.package, input: `${raw.package}-src`, url });
+    out.push({ package: raw.package, input: `${raw.package}-src`, source: sourceInput(`${field}.url`, raw.url) });
   });
   return out;
 }
 
-/** Check and complete the inputs. Throws InputError on the first bad field. */
-export function planClosure(inputs: ClosureInputs, env: Record<string, string | undefined> = process.env): ClosurePlan {
+/** A selection must name what the library has: a fork may lack a profile or a suite. */
+function checkOffered(field: string, what: string, chosen: readonly string[], offered: readonly string[], library: string): void {
+  const missing = chosen.find((c) => !offered.includes(c));
+  if (missing !== undefined) {
+    throw new InputError(field, `each entry to be one of the ${what} ${library} has (${offered.length ? offered.join(", ") : "none"})`, missing);
+  }
+}
+
+export interface PlanFacts {
+  /** What the library offers. */
+  offer: LibraryOffer;
+  /** The Workbench's managed public key, authorised first; null when there is none. */
+  managedKey: string | null;
+}
+
+/** Check and complete the parsed inputs. Throws InputError on the first bad field. */
+export function planClosure(inputs: Inputs, facts: PlanFacts, env: Record<string, string | undefined> = process.env): ClosurePlan {
   const vm = checkName("vm", inputs.vm);
   const library = resolveFlake(inputs.nixos_flake, env);
-  if (/\s/.test(library) || !/^[a-z][a-z0-9+.-]*:/.test(library)) {
-    throw new InputError("nixos_flake", "an absolute path or a flake reference with a scheme (path:/..., git+https://...), without spaces", library);
-  }
-  const profiles = pickFromCatalog("profiles", PROFILES, inputs.profiles, DEFAULT_PROFILES);
-  const testSuites = pickFromCatalog("test_suites", TEST_SUITES, inputs.test_suites, TEST_SUITES);
+  const profiles = PROFILES.filter((p) => inputs.profiles.includes(p));
+  const testSuites = TEST_SUITES.filter((t) => inputs.test_suites.includes(t));
+  checkOffered("profiles", "profiles", profiles, facts.offer.profiles, library);
+  checkOffered("test_suites", "test suites", testSuites, facts.offer.testSuites, library);
   const shares = checkShares(inputs.shares);
-  if (inputs.ssh_keys !== undefined && inputs.ssh_keys !== null && !Array.isArray(inputs.ssh_keys)) {
-    throw new InputError("ssh_keys", "a list of OpenSSH public key lines", inputs.ssh_keys);
+  if (shares.length && !facts.offer.mounts.includes("shares")) {
+    throw new InputError("shares", `none: ${library} has no nixosModules.mounts.shares`, inputs.shares);
   }
-  const sshKeys = [...new Set((inputs.ssh_keys ?? []).map((k, i) => checkSshKey(k, i)))];
+  const given = inputs.ssh_keys.map((k, i) => checkSshKey(k, i));
+  const sshKeys = [...new Set([...(facts.managedKey ? [facts.managedKey] : []), ...given])];
   const hostname = checkHostname(inputs.hostname || hostnameFromVm(vm));
-  const user = checkUser(inputs.user || DEFAULT_USER);
-  const sourceOverrides = checkSourceOverrides(inputs.source_overrides);
+  const user = inputs.user ? checkUser(inputs.user) : null;
   return {
     vm,
     library,
     profiles,
     testSuites,
-    gateOn: profiles.some((p) => GATED_PROFILES.includes(p)),
+    gates: profiles.flatMap((p) => (PROFILE_GATES[p] ? [PROFILE_GATES[p]] : [])),
     shares,
     sshKeys,
     hostname,
     user,
-    sourceOverrides,
+    sourceOverrides: checkSourceOverrides(inputs.source_overrides),
   };
 }
 

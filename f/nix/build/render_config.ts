@@ -1,7 +1,10 @@
-// Step 1 of f/nix/build: parse the flow's inputs once (inputs.ts; null means not given)
-// and render the per-VM config directory WORKERS_DIR/<WORKER_INDEX>/nix/<vm>/ : flake.nix
-// from the library's imageless template and default.nix from the plan. Every input is
-// checked before anything is written; both files are printed before the step returns.
+// Step 1 of f/nix/build: parse the flow's inputs once (inputs.ts; null means not given),
+// ask the library what it offers (its template, profiles, test suites, mounts), and
+// render the per-VM config directory WORKERS_DIR/<WORKER_INDEX>/nix/<vm>/ : flake.nix
+// from the library's imageless template and default.nix from the plan, authorising the
+// Workbench's managed SSH key (made here when f/workbench/init has not made it). Every
+// input is checked before anything is written; both files are printed before the step
+// returns.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,8 +13,11 @@ import { workbenchLayout } from "../../common/layout.ts";
 import { withLock } from "../../common/lock.ts";
 import { parseInputs } from "../../common/inputs.ts";
 import { setProgress } from "../../common/progress.ts";
+import { resolveFlake } from "../../common/nix.ts";
+import { LIBRARY_DEFAULT_USER } from "./catalog.ts";
 import { Inputs } from "./inputs.ts";
-import { readTemplate } from "./library.ts";
+import { ensureManagedKey } from "../../workbench/ssh_key.ts";
+import { libraryOffer, readTemplate } from "./library.ts";
 import { configDirFor, configLockPath, planClosure } from "./plan.ts";
 import { renderDefaultNix, renderFlakeNix } from "./render.ts";
 
@@ -24,10 +30,15 @@ async function writeIfChanged(path: string, content: string): Promise<boolean> {
 
 export async function main(flow_input: object) {
   const inputs = parseInputs(Inputs, flow_input);
-  const plan = planClosure(inputs);
+  const library = resolveFlake(inputs.nixos_flake);
+  const template = await readTemplate(library);
+  const offer = await libraryOffer(library);
   const layout = workbenchLayout();
+  // Checked with a placeholder key first: bad input is refused before the key is made.
+  planClosure(inputs, { offer, managedKey: null });
+  const key = await ensureManagedKey(layout);
+  const plan = planClosure(inputs, { offer, managedKey: key.public_line });
   const configDir = configDirFor(layout, plan.vm);
-  const template = await readTemplate(plan.library);
   const flakeNix = renderFlakeNix(template, plan);
   const defaultNix = renderDefaultNix(plan);
 
@@ -47,7 +58,8 @@ export async function main(flow_input: object) {
     profiles: plan.profiles,
     test_suites: plan.testSuites,
     hostname: plan.hostname,
-    user: plan.user,
+    user: plan.user ?? LIBRARY_DEFAULT_USER,
+    ssh_key: key.private_key,
     shares: plan.shares.map((s) => ({ tag: s.tag, source: s.source, target: s.target, read_only: s.readOnly })),
     update_lock: inputs.update_lock,
   };

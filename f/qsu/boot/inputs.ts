@@ -19,7 +19,7 @@ const whole = (min: number, max: number, expected: string) => z.number().int().m
 const port = () => whole(1, 65535, "a port from 1 to 65535");
 
 function regexProblem(value: string): string | null {
-  if (value === "") return "a non-empty regular expression";
+  if (value === "") return null;
   try {
     new RegExp(value);
     return null;
@@ -44,7 +44,7 @@ const Forward = z.object({
 });
 
 const Share = z.object({
-  tag: field(z.string().superRefine(expectedBy(tagProblem)), { description: "The tag the guest mounts (1-36 letters, digits, '_' or '-')." }),
+  tag: field(z.string().superRefine(expectedBy(tagProblem)), { description: "The tag the guest mounts (1-36 letters, digits or '_')." }),
   path: field(z.string().superRefine(expectedBy((p) => (p.startsWith("/") ? null : "an absolute path"))), { description: "The host folder (absolute)." }),
   transport: field(z.enum(TRANSPORTS).default("virtiofs"), { description: "virtiofs or 9p." }),
   readonly: field(z.boolean().default(false), { description: "Share it read-only." }),
@@ -73,16 +73,28 @@ export const BootFields = z.strictObject({
   extra_disks_mb: field(z.array(whole(1, 16 << 20, "a whole number of MiB greater than 0")).default([]), {
     description: "Sizes in MiB of extra empty qcow2 disks (virtio-blk), created once with qemu-img and kept across boots.",
   }),
-  ready_marker: field(z.string().default(DEFAULT_READY_MARKER).superRefine(expectedBy(regexProblem)), {
-    description: "Regular expression the serial console must show for the guest to count as up; its first group is reported as the kernel release.",
+  ready_marker: field(z.string().default("").superRefine(expectedBy(regexProblem)), {
+    description: `Regular expression the serial console must show for the guest to count as up; its first group is reported as the kernel release. Empty: none (the test library's guests print ${DEFAULT_READY_MARKER}).`,
   }),
-  ready_ssh: field(z.boolean().default(false), { description: "Wait for an SSH banner on ssh_port instead of the console marker." }),
+  ready_ssh: field(z.boolean().optional(), {
+    description: "Wait until SSH answers on ssh_port: its banner, then a login as root with the Workbench's managed key (running uname -r). Not given: yes when there is an SSH forward and no ready_marker.",
+  }),
   timeout_s: field(whole(1, 3600, "a whole number of seconds from 1 to 3600").default(120), { description: "Seconds to wait for the guest to be up." }),
 });
 
+/** How the boot waits: SSH unless told otherwise or there is no forward, a console marker when one is given. */
+export function readiness(v: { ready_ssh?: boolean | undefined; ready_marker: string; ssh_port: number }): { ssh: boolean; marker: string | null } {
+  const marker = v.ready_marker === "" ? null : v.ready_marker;
+  return { ssh: v.ready_ssh ?? (v.ssh_port !== 0 && marker === null), marker };
+}
+
 /** Rules between boot fields. */
-export function refineBoot(v: { ready_ssh: boolean; ssh_port: number; forwards: { proto: string; host_port: number }[] }, ctx: z.RefinementCtx): void {
+export function refineBoot(v: { ready_ssh?: boolean | undefined; ready_marker: string; ssh_port: number; forwards: { proto: string; host_port: number }[] }, ctx: z.RefinementCtx): void {
   if (v.ready_ssh && v.ssh_port === 0) ctx.addIssue({ code: "custom", path: ["ready_ssh"], message: "an SSH forward to wait on (ssh_port is 0)" });
+  const r = readiness(v);
+  if (!r.ssh && r.marker === null) {
+    ctx.addIssue({ code: "custom", path: ["ready_marker"], message: "a console marker to wait for, since the boot does not wait for SSH (ssh_port is 0 or ready_ssh is false)" });
+  }
   const used = new Set(v.ssh_port ? [`tcp:${v.ssh_port}`] : []);
   v.forwards.forEach((f, i) => {
     const key = `${f.proto}:${f.host_port}`;
@@ -108,7 +120,7 @@ export const Inputs = z
     accel: b.accel,
     kernel_params: b.kernel_params,
     shares: field(z.array(Share).default([]), {
-      description: "Extra host folders: tag (1-36 letters, digits, '_' or '-'), absolute path, transport (virtiofs or 9p), readonly. The guest mounts each tag where its closure says.",
+      description: "Extra host folders: tag (1-36 letters, digits or '_'), absolute path, transport (virtiofs or 9p), readonly. The guest mounts each tag where its closure says.",
     }),
     share_transport: b.share_transport,
     ssh_port: b.ssh_port,

@@ -23,6 +23,8 @@ import { validateBootInput, type BootInput, type Probes, type VmSpec } from "./s
 import { readState, runsCurrent, writeState, type RunsWhat, type VmState } from "./state.ts";
 import { isUp, systemctl, unitStates, type UnitState } from "./systemctl.ts";
 import { detectVirtiofsd, virtiofsdCandidates } from "./virtiofsd.ts";
+import { readManagedKey } from "../../workbench/ssh_key.ts";
+import { loginHelp, sshArgv } from "./login.ts";
 
 export const machineProbes: Probes = {
   async isDirectory(path) {
@@ -113,7 +115,8 @@ export async function prepareBoot(raw: BootInput, env: Env = process.env): Promi
   const needsVirtiofsd = spec.shares.some((s) => s.transport === "virtiofs");
   const virtiofsd = needsVirtiofsd ? await detectVirtiofsd(virtiofsdCandidates(spec.qemu.qemu_binary, env)) : null;
   const kvm = spec.accel === "auto" ? await kvmUsable(spec.qemu.qemu_binary, join(runtimeDir(env), "kdevflow")) : null;
-  const plan = planBoot(spec, paths, chooseAccel(spec.accel, kvm), virtiofsd);
+  const managed = await readManagedKey(layout);
+  const plan = planBoot(spec, paths, chooseAccel(spec.accel, kvm), virtiofsd, managed?.private_key ?? null);
   for (const f of plan.files) console.log(`--- ${f.path}\n${f.content}`);
   return { plan, runs: runsWhat(spec, plan), kernelrelease: spec.kernel.kernelrelease };
 }
@@ -159,6 +162,8 @@ export async function applyBoot(prepared: PreparedBoot, env: Env = process.env):
     }
     const old = await readState(p.stateFile);
     await writeState(p.stateFile, { vm: plan.vm, current: { ...prepared.runs, configured_at: new Date().toISOString() }, booted: old?.booted ?? null });
+    if (plan.sshConfig) await writeFileAtomic(plan.sshConfig.path, plan.sshConfig.content);
+    else await rm(p.sshConfig, { force: true });
     // A write whose reload never happened (a killed run) shows as NeedDaemonReload.
     if (!changed) changed = (await unitStates(env, plan.units)).some((u) => u.needReload || u.load !== "loaded");
     if (changed) await systemctl(env, ["daemon-reload"]);
@@ -175,6 +180,10 @@ export interface BootResult {
   console_log: string;
   qmp_socket: string;
   ssh: { host: string; port: number } | null;
+  /** How to log in: `command`, or `ssh -F <ssh_config> <vm>`; null without an SSH forward. */
+  login: ReturnType<typeof loginHelp> | null;
+  /** The virtio console hvc0 (the guest's login console): attach to its socket. */
+  console: { socket: string; log: string; attach: string };
   kernelrelease: string;
   state: string;
   accel: "kvm" | "tcg";
@@ -184,10 +193,19 @@ export interface BootResult {
 export async function waitBoot(prepared: PreparedBoot, env: Env = process.env): Promise<BootResult> {
   const { plan } = prepared;
   await setProgress(50, "waiting for the guest");
+  const login = plan.login;
   const ready = await waitReady({
     consoleLog: plan.paths.consoleLog,
-    marker: plan.readySsh ? null : plan.readyMarker,
+    marker: plan.readyMarker,
     sshPort: plan.readySsh ? plan.sshPort : null,
+    // With the managed key, SSH counts only once root can log in with it.
+    sshLogin:
+      plan.readySsh && login?.key
+        ? async () => {
+            const res = await run(sshArgv(login, ["uname", "-r"]), { capture: true, allowFailure: true, quiet: true, timeoutMs: 20_000 });
+            return res.exitCode === 0 ? res.stdout.trim() : null;
+          }
+        : null,
     timeoutMs: plan.timeoutS * 1000,
     stillRunning: async () => {
       const [q] = await unitStates(env, [plan.qemuUnit]);
@@ -209,6 +227,8 @@ export async function waitBoot(prepared: PreparedBoot, env: Env = process.env): 
     console_log: plan.paths.consoleLog,
     qmp_socket: plan.paths.qmpSocket,
     ssh: plan.sshPort ? { host: "127.0.0.1", port: plan.sshPort } : null,
+    login: login ? loginHelp(login) : null,
+    console: { socket: plan.paths.hvcSocket, log: plan.paths.hvcLog, attach: `socat -,rawer UNIX-CONNECT:${plan.paths.hvcSocket}` },
     kernelrelease: ready.captured ?? prepared.kernelrelease,
     state: q ? `${q.active}/${q.sub}` : "unknown",
     accel: plan.accel,

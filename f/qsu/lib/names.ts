@@ -4,8 +4,11 @@
 //   SYSTEM_DIR/vms/<vm>/vm.json        state: the manifests it is configured to run
 //                                      (`current`) and what was up last (`booted`)
 //   SYSTEM_DIR/vms/<vm>/console.log    the serial console (QEMU writes it)
+//   SYSTEM_DIR/vms/<vm>/hvc0.log       the virtio console, while a client is attached
+//   SYSTEM_DIR/vms/<vm>/ssh_config     `ssh -F <it> <vm>` logs in as root (boot writes it)
 //   SYSTEM_DIR/vms/<vm>/disks/*.qcow2  extra empty disks
-//   $XDG_RUNTIME_DIR/kdevflow/<vm>/    QMP socket and one virtiofsd socket per share
+//   $XDG_RUNTIME_DIR/kdevflow/<vm>/    QMP socket, the virtio console's socket (console.sock)
+//                                      and one virtiofsd socket per share
 //   <unit dir>/qemu-system@.service, virtiofsd@.service          the templates
 //   <unit dir>/qemu-system@<vm>.service.d/kdevflow.conf          per-VM drop-in
 //   <unit dir>/virtiofsd@<vm>-<tag>.service.d/kdevflow.conf      per-share drop-in
@@ -51,6 +54,11 @@ export interface VmPaths {
   stateDir: string;
   stateFile: string;
   consoleLog: string;
+  /** The virtio console hvc0: a unix socket to attach to (QEMU listens), and its log. */
+  hvcSocket: string;
+  hvcLog: string;
+  /** An ssh_config entry for the guest, named after it. */
+  sshConfig: string;
   disksDir: string;
   runDir: string;
   qmpSocket: string;
@@ -69,6 +77,9 @@ export function vmPaths(layout: WorkbenchLayout, env: Env, vm: string): VmPaths 
     stateDir,
     stateFile: join(stateDir, "vm.json"),
     consoleLog: join(stateDir, "console.log"),
+    hvcSocket: join(runDir, "console.sock"),
+    hvcLog: join(stateDir, "hvc0.log"),
+    sshConfig: join(stateDir, "ssh_config"),
     disksDir: join(stateDir, "disks"),
     runDir,
     qmpSocket: join(runDir, "qmp.sock"),

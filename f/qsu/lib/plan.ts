@@ -9,6 +9,7 @@ import { DROPIN_NAME, MAX_SOCKET_PATH, qemuUnit, shareSocket, virtiofsdDropinDir
 import type { VmSpec } from "./spec.ts";
 import { qemuDropin, qemuTemplate, virtiofsdDropin, virtiofsdTemplate, type ShareUnitPlan } from "./units.ts";
 import { virtiofsdArgv, type Virtiofsd } from "./virtiofsd.ts";
+import { sshConfigText, type Login } from "./login.ts";
 import { InputError } from "../../common/errors.ts";
 
 export interface PlannedFile {
@@ -29,18 +30,25 @@ export interface BootPlan {
   files: PlannedFile[];
   /** Extra disks: created with qemu-img when missing. */
   disks: { path: string; sizeMb: number; argv: string[] }[];
-  readyMarker: string;
+  readyMarker: string | null;
   readySsh: boolean;
   sshPort: number | null;
   timeoutS: number;
+  /** How to log in (null without an SSH forward), and the ssh_config entry apply writes for it. */
+  login: Login | null;
+  sshConfig: PlannedFile | null;
 }
 
-export function planBoot(spec: VmSpec, paths: VmPaths, accel: "kvm" | "tcg", virtiofsd: Virtiofsd | null): BootPlan {
+/**
+ * `managedKey` is the Workbench's managed private key (null when it has none): the key
+ * logins and SSH readiness use.
+ */
+export function planBoot(spec: VmSpec, paths: VmPaths, accel: "kvm" | "tcg", virtiofsd: Virtiofsd | null, managedKey: string | null = null): BootPlan {
   const fsShares = spec.shares.filter((s) => s.transport === "virtiofs");
   if (fsShares.length > 0 && !virtiofsd) {
     throw new InputError("share_transport", "9p when no virtiofsd is installed (looked beside QEMU, on PATH, /usr/libexec and /usr/lib/qemu)", "virtiofs");
   }
-  const sockets = [paths.qmpSocket, ...fsShares.map((s) => shareSocket(paths, s.tag))];
+  const sockets = [paths.qmpSocket, paths.hvcSocket, ...fsShares.map((s) => shareSocket(paths, s.tag))];
   const long = sockets.find((s) => s.length > MAX_SOCKET_PATH);
   if (long) throw new InputError("vm", `a shorter name: the socket ${long} is longer than ${MAX_SOCKET_PATH} bytes`, spec.vm);
 
@@ -58,6 +66,7 @@ export function planBoot(spec: VmSpec, paths: VmPaths, accel: "kvm" | "tcg", vir
   ];
   const qemuImg = qemuImgPath(spec.qemu);
   const disks = spec.extraDisksMb.map((sizeMb, i) => ({ path: diskPath(paths, i), sizeMb, argv: qemuImgCreateArgv(qemuImg, diskPath(paths, i), sizeMb) }));
+  const login: Login | null = spec.sshPort ? { vm: spec.vm, port: spec.sshPort, key: managedKey, sshConfig: paths.sshConfig } : null;
   return {
     vm: spec.vm,
     accel,
@@ -72,6 +81,8 @@ export function planBoot(spec: VmSpec, paths: VmPaths, accel: "kvm" | "tcg", vir
     readySsh: spec.readySsh,
     sshPort: spec.sshPort,
     timeoutS: spec.timeoutS,
+    login,
+    sshConfig: login ? { path: paths.sshConfig, content: sshConfigText(login) } : null,
   };
 }
 

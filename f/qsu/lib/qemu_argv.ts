@@ -12,12 +12,19 @@ export function qemuOptValue(value: string): string {
 }
 
 /**
- * The kernel command line: console and tmpfs root first, the closure's parameters and
- * init, the form's extras last (for most parameters the last one wins). An exact
- * repeat of an earlier word is dropped.
+ * The nixos-flake library's boot contract for an imageless guest (its README, "How it
+ * boots"): systemd in the initrd makes the root from root=tmpfs; the kernel writes to the
+ * serial console and the virtio console, and hvc0, named last, is /dev/console.
+ */
+export const IMAGELESS_KERNEL_PARAMS = ["root=tmpfs", "console=ttyS0,115200", "console=hvc0"] as const;
+
+/**
+ * The kernel command line: the library's boot contract, panic=-1 (a panic ends QEMU),
+ * the closure's parameters and init, the form's extras last (for most parameters the
+ * last one wins). An exact repeat of an earlier word is dropped.
  */
 export function kernelCommandLine(spec: Pick<VmSpec, "closure" | "kernelParams">): string {
-  const words = ["console=ttyS0", "rootfstype=tmpfs", "panic=-1", ...spec.closure.kernel_params, `init=${spec.closure.init}`, ...spec.kernelParams];
+  const words = [...IMAGELESS_KERNEL_PARAMS, "panic=-1", ...spec.closure.kernel_params, `init=${spec.closure.init}`, ...spec.kernelParams];
   return words.filter((w, i) => words.indexOf(w) === i).join(" ");
 }
 
@@ -42,6 +49,11 @@ export function qemuArgv(spec: VmSpec, paths: VmPaths, accel: "kvm" | "tcg"): st
   argv.push("-m", `${spec.memoryMb}M`, "-smp", String(spec.cpus));
   argv.push("-display", "none");
   argv.push("-chardev", `file,id=console,path=${qemuOptValue(paths.consoleLog)}`, "-serial", "chardev:console");
+  // The virtio console hvc0 (the guest's login console): a socket to attach to, logged
+  // while a client is attached.
+  argv.push("-device", "virtio-serial-pci,id=vser0");
+  argv.push("-chardev", `socket,id=hvc0,path=${qemuOptValue(paths.hvcSocket)},server=on,wait=off,logfile=${qemuOptValue(paths.hvcLog)}`);
+  argv.push("-device", "virtconsole,chardev=hvc0,name=console");
   argv.push("-qmp", `unix:${qemuOptValue(paths.qmpSocket)},server=on,wait=off`);
   argv.push("-kernel", spec.kernel.image, "-initrd", spec.closure.initrd, "-append", kernelCommandLine(spec));
 

@@ -8,7 +8,7 @@ import { basename, dirname } from "node:path";
 import { InputError } from "../../common/errors.ts";
 import { ClosureResult, KernelManifest, loadManifest, QemuManifest } from "../../common/manifest.ts";
 import { parseInputs } from "../../common/inputs.ts";
-import { Inputs } from "../boot/inputs.ts";
+import { Inputs, readiness } from "../boot/inputs.ts";
 
 export type Accel = "auto" | "kvm" | "tcg";
 export type Transport = "virtiofs" | "9p";
@@ -47,7 +47,9 @@ export interface VmSpec {
   forwards: Forward[];
   restrictNetwork: boolean;
   extraDisksMb: number[];
-  readyMarker: string;
+  /** A console marker to wait for, or null. */
+  readyMarker: string | null;
+  /** Wait for SSH: the banner, then a login with the managed key. */
   readySsh: boolean;
   timeoutS: number;
 }
@@ -139,8 +141,8 @@ export async function validateBootInput(raw: BootInput, probes: Probes, ownPorts
     forwards,
     restrictNetwork: input.restrict_network,
     extraDisksMb: input.extra_disks_mb,
-    readyMarker: input.ready_marker,
-    readySsh: input.ready_ssh,
+    readyMarker: readiness(input).marker,
+    readySsh: readiness(input).ssh,
     timeoutS: input.timeout_s,
   };
 }
