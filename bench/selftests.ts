@@ -50,7 +50,7 @@ try {
   const built = await runFlowCli("f/nix/build", { vm: VM, nixos_flake: (await testFlakes()).library }, env);
   if (built.exitCode !== 0) throw new Error(`f/nix/build failed:\n${built.stderr.slice(-3000)}`);
   const closure = ClosureResult.parse(built.result);
-  const prepared = await prepareBoot({ vm: VM, kernel, qemu: HOST_QEMU, closure, ssh_port: await freePort(), ready_marker: DEFAULT_READY_MARKER, ready_ssh: false, kernel_params: ["init_on_alloc=1"], memory_mb: 256, timeout_s: 300 }, env);
+  const prepared = await prepareBoot({ vm: VM, kernel, qemu: HOST_QEMU, closure, ssh_port: await freePort(), ready_marker: DEFAULT_READY_MARKER, ready_ssh: false, kernel_params: [], memory_mb: 256, timeout_s: 300 }, env);
   await applyBoot(prepared, env);
   const booted = await waitBoot(prepared, env);
   const sshConfig = booted.login!.ssh_config;

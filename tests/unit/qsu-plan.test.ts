@@ -3,7 +3,7 @@ import type { WorkbenchLayout } from "../../f/common/layout.ts";
 import { vmPaths, qemuUnit, virtiofsdUnit, unitDir, runtimeDir } from "../../f/qsu/lib/names.ts";
 import { chooseAccel, planBoot } from "../../f/qsu/lib/plan.ts";
 import { loginHelp, sshArgv } from "../../f/qsu/lib/login.ts";
-import { hostfwd, kernelCommandLine, qemuArgv, qemuImgPath, qemuOptValue } from "../../f/qsu/lib/qemu_argv.ts";
+import { hostfwd, kernelCommandLine, qemuArgv, qemuImgPath, qemuOptValue, TCG_VHOST_USER_PARAMS } from "../../f/qsu/lib/qemu_argv.ts";
 import { validateBootInput } from "../../f/qsu/lib/spec.ts";
 import { execLine, systemdQuote } from "../../f/qsu/lib/units.ts";
 import { virtiofsdArgv, virtiofsdCandidates, virtiofsdFlavor } from "../../f/qsu/lib/virtiofsd.ts";
@@ -68,7 +68,7 @@ describe("the QEMU command line", () => {
       "-qmp", "unix:/run/user/1000/kdevflow/dev/qmp.sock,server=on,wait=off",
       "-kernel", "/wb/store/linux-6.1-vanilla-0123456789ab/bzImage",
       "-initrd", "/nix/store/abcdfghijklmnpqrsvwxyz0123456789-initrd/initrd",
-      "-append", "root=tmpfs console=ttyS0,115200 console=hvc0 panic=-1 loglevel=4 init=/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nixos-system-dev/init",
+      "-append", "root=tmpfs console=ttyS0,115200 console=hvc0 panic=-1 init_on_alloc=1 loglevel=4 init=/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nixos-system-dev/init",
       "-object", "memory-backend-memfd,id=mem,size=1024M,share=on", "-numa", "node,memdev=mem",
       "-chardev", "socket,id=fs0,path=/run/user/1000/kdevflow/dev/fs-store.sock", "-device", "vhost-user-fs-pci,chardev=fs0,tag=store",
       "-chardev", "socket,id=fs1,path=/run/user/1000/kdevflow/dev/fs-modules.sock", "-device", "vhost-user-fs-pci,chardev=fs1,tag=modules",
@@ -144,6 +144,15 @@ describe("the QEMU command line", () => {
     expect(kernelCommandLine({ closure: { kernel_params: ["console=hvc0", "quiet"], init: "/i" } as never, kernelParams: ["quiet", "x=1"] })).toBe(
       "root=tmpfs console=ttyS0,115200 console=hvc0 panic=-1 quiet init=/i x=1",
     );
+  });
+
+  it("under TCG with a virtiofs share, has the guest zero its pages (stale translations of virtiofsd-filled pages); not under KVM, nor with 9p alone; the form's extras still win", async () => {
+    const append = async (over: Record<string, unknown>, accel: "kvm" | "tcg") => optionOf((await plan(over, accel)).plan.qemuArgv, "-append")[0]!.split(" ");
+    expect(await append({}, "tcg")).toContain("init_on_alloc=1");
+    expect(await append({}, "kvm")).not.toContain("init_on_alloc=1");
+    expect(await append({ share_transport: "9p" }, "tcg")).not.toContain("init_on_alloc=1");
+    expect((await append({ kernel_params: ["init_on_alloc=0"] }, "tcg")).slice(-1)).toEqual(["init_on_alloc=0"]);
+    expect(kernelCommandLine({ closure: { kernel_params: [], init: "/i" } as never, kernelParams: [] }, TCG_VHOST_USER_PARAMS)).toBe("root=tmpfs console=ttyS0,115200 console=hvc0 panic=-1 init_on_alloc=1 init=/i");
   });
 
   it("gives the guest a virtio console hvc0 on a socket beside QMP, and refuses a name that makes it too long", async () => {

@@ -19,12 +19,24 @@ export function qemuOptValue(value: string): string {
 export const IMAGELESS_KERNEL_PARAMS = ["root=tmpfs", "console=ttyS0,115200", "console=hvc0"] as const;
 
 /**
- * The kernel command line: the library's boot contract, panic=-1 (a panic ends QEMU),
- * the closure's parameters and init, the form's extras last (for most parameters the
- * last one wins). An exact repeat of an earlier word is dropped.
+ * Under TCG, a vhost-user daemon (virtiofsd) writes file data into guest pages behind
+ * QEMU's back, and QEMU may still hold code it translated from a page's old contents:
+ * code later run from such a page runs the stale translation and crashes at random
+ * (SIGSEGV, SIGILL; seen in busybox, sshd and kselftests of the test guest, never with
+ * the same binaries copied to a tmpfs). A guest that zeroes every page it allocates
+ * writes each page with its own CPU first, which makes QEMU drop those translations.
+ * KVM runs guest code natively and needs none of it.
  */
-export function kernelCommandLine(spec: Pick<VmSpec, "closure" | "kernelParams">): string {
-  const words = [...IMAGELESS_KERNEL_PARAMS, "panic=-1", ...spec.closure.kernel_params, `init=${spec.closure.init}`, ...spec.kernelParams];
+export const TCG_VHOST_USER_PARAMS = ["init_on_alloc=1"] as const;
+
+/**
+ * The kernel command line: the library's boot contract, panic=-1 (a panic ends QEMU),
+ * what the accelerator needs (`accelParams`), the closure's parameters and init, the
+ * form's extras last (for most parameters the last one wins). An exact repeat of an
+ * earlier word is dropped.
+ */
+export function kernelCommandLine(spec: Pick<VmSpec, "closure" | "kernelParams">, accelParams: readonly string[] = []): string {
+  const words = [...IMAGELESS_KERNEL_PARAMS, "panic=-1", ...accelParams, ...spec.closure.kernel_params, `init=${spec.closure.init}`, ...spec.kernelParams];
   return words.filter((w, i) => words.indexOf(w) === i).join(" ");
 }
 
@@ -55,9 +67,10 @@ export function qemuArgv(spec: VmSpec, paths: VmPaths, accel: "kvm" | "tcg"): st
   argv.push("-chardev", `socket,id=hvc0,path=${qemuOptValue(paths.hvcSocket)},server=on,wait=off,logfile=${qemuOptValue(paths.hvcLog)}`);
   argv.push("-device", "virtconsole,chardev=hvc0,name=console");
   argv.push("-qmp", `unix:${qemuOptValue(paths.qmpSocket)},server=on,wait=off`);
-  argv.push("-kernel", spec.kernel.image, "-initrd", spec.closure.initrd, "-append", kernelCommandLine(spec));
-
   const fsShares = spec.shares.filter((s) => s.transport === "virtiofs");
+  const accelParams = accel === "tcg" && fsShares.length > 0 ? TCG_VHOST_USER_PARAMS : [];
+  argv.push("-kernel", spec.kernel.image, "-initrd", spec.closure.initrd, "-append", kernelCommandLine(spec, accelParams));
+
   if (fsShares.length > 0) {
     // vhost-user needs guest RAM the daemon can map: a shared memfd backs the one NUMA node.
     argv.push("-object", `memory-backend-memfd,id=mem,size=${spec.memoryMb}M,share=on`, "-numa", "node,memdev=mem");
