@@ -12,7 +12,7 @@
 // worth printing before every step, and no shell (the argv is [bun, step_host, job.json]).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { endGroup, guardGroup, LINEAGE_VAR, selfLineage } from "../../f/common/proc.ts";
+import { endGroup, endMarked, guardGroup, lineageMarker, LINEAGE_VAR, procStat, selfLineage } from "../../f/common/proc.ts";
 
 export interface JobProcessOptions {
   argv: readonly string[];
@@ -88,6 +88,9 @@ export function runJobProcess(opts: JobProcessOptions): Promise<JobProcessResult
       detached: true,
     });
     live.add(child);
+    // The step's own token (pid and start time), read while it certainly runs: the
+    // commands it starts carry it in their lineage.
+    const stepStart = child.pid === undefined ? undefined : procStat(child.pid)?.start;
     const release = child.pid === undefined ? () => {} : guardGroup(child.pid);
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
@@ -109,9 +112,18 @@ export function runJobProcess(opts: JobProcessOptions): Promise<JobProcessResult
     });
     // Anything the step left behind in its group ends with it (at exit, not at close:
     // a leftover holding the log pipes open would hold back the close).
+    // A step that did not end well (killed, crashed, timed out) may have commands running
+    // in groups of their own: its reaper ends them, but on its own time, so the engine
+    // ends whatever carries the step's token before it reports the step and goes on.
     let ending: Promise<void> = Promise.resolve();
-    child.on("exit", () => {
-      if (child.pid !== undefined) ending = endGroup(child.pid, timedOut ? 0 : 500);
+    child.on("exit", (code) => {
+      if (child.pid === undefined) return;
+      const pid = child.pid;
+      const group = endGroup(pid, timedOut ? 0 : 500);
+      ending =
+        code === 0 || stepStart === undefined
+          ? group
+          : Promise.all([group, endMarked(lineageMarker(pid, stepStart), { graceMs: 400, budgetMs: 5000 })]).then(() => {});
     });
     child.on("close", async (code, signal) => {
       out.end();

@@ -106,7 +106,9 @@ describe("linuxUpstream from a linux-source tarball", () => {
     const lines: string[] = [];
     vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
     const fixture = await linuxUpstream();
-    expect(lines).toContain(`fixtures: lock: taking over the stale lock on the linux fixture repository (pid ${child.pid} is gone)`);
+    expect(lines).toContain(
+      `fixtures: lock: taking over the stale lock on the linux fixture repository: pid ${child.pid} is gone (its lock does not say how to find what it started)`,
+    );
     expect(lines).toContain("fixtures: removing the leftovers of an interrupted build: .linux-build-KILLED");
     expect(existsSync(leftover)).toBe(false);
     expect(await git(fixture.dir, "cat-file", "-t", "v6.1.7")).toBe("tag");
