@@ -281,9 +281,20 @@ export const REAPER_SCRIPT = [
   "",
 ].join("\n");
 
-/** The reaper's argument vector. Pure. */
+/**
+ * The reaper's argument vector. Pure. `--norc --noprofile`: the reaper's stdin is a
+ * socket (Node's stdio pipes are socket pairs), and Debian's bash then takes itself for a
+ * command run by rshd and sources ~/.bashrc, whose `pyenv init` was seen to hold a
+ * reaper for a minute before it read its first line.
+ */
 export function reaperArgv(polls: number = REAPER_POLLS): string[] {
-  return ["bash", "-c", REAPER_SCRIPT, "kdevflow-reaper", String(polls)];
+  return ["bash", "--norc", "--noprofile", "-c", REAPER_SCRIPT, "kdevflow-reaper", String(polls)];
+}
+
+/** The reaper's environment: this one without BASH_ENV and ENV, which bash -c would source first. Pure. */
+export function reaperEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { BASH_ENV: _bashEnv, ENV: _env, ...rest } = env;
+  return rest;
 }
 
 let reaper: ChildProcess | null = null;
@@ -298,7 +309,7 @@ function startReaper(): ChildProcess | null {
   let child: ChildProcess;
   try {
     const [cmd, ...args] = reaperArgv();
-    child = spawn(cmd!, args, { stdio: ["pipe", "ignore", "ignore"], detached: true, env: process.env });
+    child = spawn(cmd!, args, { stdio: ["pipe", "ignore", "ignore"], detached: true, env: reaperEnv(process.env) });
   } catch {
     return null;
   }

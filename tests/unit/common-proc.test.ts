@@ -5,7 +5,7 @@
 // the lineage marker, the one-sentence description of what was found.
 
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, afterEach, describe, expect, it, vi } from "vitest";
@@ -24,6 +24,7 @@ import {
   processToken,
   REAPER_SCRIPT,
   reaperArgv,
+  reaperEnv,
   selfLineage,
 } from "../../f/common/proc.ts";
 import { run } from "../../f/common/run.ts";
@@ -94,7 +95,38 @@ describe("the reaper script", () => {
   it("is valid bash and takes its grace period as an argument", async () => {
     const res = await run(["bash", "-n", "-c", REAPER_SCRIPT], { capture: true, quiet: true, allowFailure: true });
     expect(res.exitCode, res.stderr).toBe(0);
-    expect(reaperArgv(3)).toEqual(["bash", "-c", REAPER_SCRIPT, "kdevflow-reaper", "3"]);
+    expect(reaperArgv(3)).toEqual(["bash", "--norc", "--noprofile", "-c", REAPER_SCRIPT, "kdevflow-reaper", "3"]);
+  });
+
+  it("reads no startup file: a ~/.bashrc (sourced when stdin is a socket) or BASH_ENV that hangs does not hold it back", async () => {
+    const home = join(dir, "home-slow-rc");
+    await mkdir(home, { recursive: true });
+    const hang = "sleep 30\n";
+    await writeFile(join(home, ".bashrc"), hang);
+    await writeFile(join(home, "env.sh"), hang);
+    const { SHLVL: _shlvl, ...noShlvl } = process.env;
+    const env = reaperEnv({ ...noShlvl, HOME: home, BASH_ENV: join(home, "env.sh"), ENV: join(home, "env.sh") });
+    expect(env.BASH_ENV).toBeUndefined();
+    expect(env.ENV).toBeUndefined();
+    // The unfixed vector under the same conditions does hang in the .bashrc: the test can
+    // fail. Bash takes itself for an rshd command when stdin is a socket and SHLVL is
+    // unset, as in a step's cleared job environment.
+    const plain = spawn("bash", ["-c", "exit 0"], { stdio: ["pipe", "ignore", "ignore"], detached: true, env: { ...noShlvl, HOME: home } });
+    plain.stdin!.end();
+    const plainEnded = new Promise((r) => plain.on("exit", r));
+    expect(await Promise.race([plainEnded.then(() => "ended"), sleep(1000).then(() => "hung")])).toBe("hung");
+    process.kill(-plain.pid!, "SIGKILL");
+    const [cmd, ...args] = reaperArgv(4);
+    const reaper = spawn(cmd!, args, { stdio: ["pipe", "ignore", "ignore"], detached: true, env });
+    const a = spawn("sleep", ["30"], { detached: true, stdio: "ignore" });
+    try {
+      reaper.stdin!.write(`+${a.pid}\n`);
+      reaper.stdin!.end();
+      expect(await until(() => !isRunning(a.pid!), 1000)).toBe(true);
+    } finally {
+      a.kill("SIGKILL");
+      reaper.kill("SIGKILL");
+    }
   });
 
   it("ends the groups still listed when its input closes, and leaves the released ones", async () => {
