@@ -171,8 +171,8 @@ if (process.argv.includes("--bringup")) {
     const steps = [...lastStderr.matchAll(/<== step (\S+): (?:(ok|failed) in ([\d.]+) (m?s)|(skipped))/g)].map((m) =>
       m[5] ? { step: m[1]!, how: "skipped", ms: 0 } : { step: m[1]!, how: m[2]!, ms: Number(m[3]) * (m[4] === "s" ? 1000 : 1) },
     );
-    const inSteps = steps.reduce((n, x) => n + x.ms, 0);
-    console.log(`  the reused run, step by step (${steps.length} steps, ${(inSteps / 1000).toFixed(1)} s in steps, ${((reused - inSteps) / 1000).toFixed(1)} s in the engine between them):`);
+    // A sub-flow's line (workbench, kernel, qemu, closure) comes after its own steps and includes them.
+    console.log(`  the reused run, step by step (${steps.length} lines; a sub-flow's line follows its steps and includes them):`);
     for (const x of steps) console.log(`    ${x.step.padEnd(34)} ${x.how.padEnd(9)} ${(x.ms / 1000).toFixed(2)} s`);
   } finally {
     await m2.stop();
