@@ -10,6 +10,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bun=node_modules/.bin/bun
-[ -x "$bun" ] || { echo "fixtures.sh: $bun is missing: run npm ci first" >&2; exit 1; }
+[ -x "$bun" ] || { echo "fixtures.sh: $bun is missing: run scripts/setup.sh first" >&2; exit 1; }
 if [ "$#" -eq 0 ]; then set -- linux qemu; fi
 exec "$bun" tests/harness/fixtures.ts "$@"
