@@ -17,7 +17,8 @@ import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { devshellArgv, devshellSpec } from "../f/common/devshell/nix_develop.ts";
-import { ccacheDirFor } from "../f/common/devshell/ccache.ts";
+import { ccacheDirFor, DEFAULT_CCACHE_MAX_SIZE } from "../f/common/devshell/ccache.ts";
+import { ccacheEnv } from "../f/common/pipeline/toolchain.ts";
 import { workbenchLayout } from "../f/common/layout.ts";
 import { run } from "../f/common/run.ts";
 import { PROJECT_FRAGMENTS } from "../f/kernel/configs/fragments.ts";
@@ -50,12 +51,13 @@ try {
   const build = join(src, "build");
   const destdir = join(src, "destdir");
   const layout = workbenchLayout(env);
-  const ccacheEnv = { CCACHE_DIR: ccacheDirFor(layout), CCACHE_BASEDIR: layout.workersDir, CCACHE_MAXSIZE: "10G", CCACHE_CONFIGPATH: join(ccacheDirFor(layout), "ccache.conf") };
+  // The by-hand build gets exactly the ccache environment the flow's steps get.
+  const buildCcacheEnv = { ...ccacheEnv(layout, ccacheDirFor(layout), true, DEFAULT_CCACHE_MAX_SIZE), CCACHE_CONFIGPATH: join(ccacheDirFor(layout), "ccache.conf") };
   const shell = devshellSpec(env.KDEVFLOW_NIXOS_FLAKE, "build");
   const date = (await run(["git", "-C", src, "show", "-s", "--format=%cD", m.commit], { capture: true, quiet: true })).stdout.trim();
   const ctx: MakeContext = { src, build, arch: "x86_64", compiler: "gcc", ccache: true, jobs: availableParallelism(), makeArgv: [] };
   const full: MakeContext = { ...ctx, localversion: m.kernelrelease.slice(m.version.length), reproducibleVars: reproducibleVars(date) };
-  const sh = (argv: string[]) => run(devshellArgv(shell, argv), { env: ccacheEnv, quiet: true });
+  const sh = (argv: string[]) => run(devshellArgv(shell, argv), { env: buildCcacheEnv, quiet: true });
   // The fragments the flow merges, as files (a project fragment is written out; a file is used as it is).
   const fragmentFiles: string[] = [];
   for (const f of inputs.fragments) {

@@ -18,7 +18,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ccacheDirFor, writeCcacheConf } from "../f/common/devshell/ccache.ts";
+import { ccacheDirFor, DEFAULT_CCACHE_MAX_SIZE, writeCcacheConf } from "../f/common/devshell/ccache.ts";
 import { devshellSpec, runInDevshell } from "../f/common/devshell/nix_develop.ts";
 import { workbenchLayout } from "../f/common/layout.ts";
 import { QemuManifest } from "../f/common/manifest.ts";
@@ -95,7 +95,7 @@ try {
     await mkdir(build);
     const layout = workbenchLayout({ KDEVFLOW_WORKBENCH: join(root, name) });
     const ccacheEnv = CCACHE
-      ? (await writeCcacheConf({ cacheDir: ccacheDirFor(layout, { KDEVFLOW_CCACHE_DIR: ccacheDir }), maxSize: "10G", baseDir: handSlot })).env
+      ? (await writeCcacheConf({ cacheDir: ccacheDirFor(layout, { KDEVFLOW_CCACHE_DIR: ccacheDir }), maxSize: DEFAULT_CCACHE_MAX_SIZE, baseDir: handSlot })).env
       : { CCACHE_DISABLE: "1" };
     const argv = configureArgv({
       src,

@@ -2,12 +2,13 @@
 // rendered file, and a written file that a real ccache reads back.
 
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ccacheDirFor, checkCcacheSize, renderCcacheConf, writeCcacheConf } from "../../f/common/devshell/ccache.ts";
 import { workbenchLayout } from "../../f/common/layout.ts";
+import { ccacheEnv } from "../../f/common/pipeline/toolchain.ts";
 import { run } from "../../f/common/run.ts";
 
 let dir: string;
@@ -61,6 +62,7 @@ describe("renderCcacheConf", () => {
         "max_size = 20G",
         "base_dir = /wb/workers",
         "compiler_check = content",
+        "sloppiness = locale",
         "",
       ].join("\n"),
     );
@@ -82,6 +84,7 @@ describe("writeCcacheConf", () => {
     expect(res.stdout).toMatch(/\) max_size = 3\.0G/);
     expect(res.stdout).toMatch(/\) base_dir = \/wb\/workers/);
     expect(res.stdout).toMatch(/\) compiler_check = content/);
+    expect(res.stdout).toMatch(/\) sloppiness = locale/);
     expect(res.stdout).toContain(`cache_dir = ${cacheDir}`);
   });
 
@@ -102,5 +105,42 @@ describe("ccacheDirFor", () => {
   });
   it("refuses a relative KDEVFLOW_CCACHE_DIR", () => {
     expect(() => ccacheDirFor(layout, { KDEVFLOW_CCACHE_DIR: "cache" })).toThrow(/^KDEVFLOW_CCACHE_DIR: expected an absolute path/);
+  });
+});
+
+// A flow step runs with a job's cleared environment (no LANG); a developer's shell has
+// LANG. ccache hashes the locale unless told not to, so the two would never share an
+// entry. Real gcc through real ccache, with the environment a build gets.
+describe("the build's ccache environment ignores the locale", () => {
+  const source = "int kdevflow_answer(void) { return 42; }\n";
+
+  /** Compile once with LANG=C.UTF-8, once with no locale at all; return the second run's hits and misses. */
+  async function secondCompile(cacheEnv: Record<string, string>): Promise<{ hits: number; misses: number }> {
+    const work = await mkdtemp(join(dir, "locale-"));
+    const src = join(work, "answer.c");
+    await writeFile(src, source);
+    const base = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, ...cacheEnv };
+    const cc = (env: Record<string, string>) => run(["ccache", "gcc", "-g", "-c", src, "-o", join(work, "answer.o")], { cwd: work, env, replaceEnv: true, quiet: true });
+    await cc({ ...base, LANG: "C.UTF-8" });
+    await run(["ccache", "--zero-stats"], { env: base, replaceEnv: true, quiet: true });
+    await cc(base);
+    const stats = (await run(["ccache", "--print-stats"], { env: base, replaceEnv: true, capture: true, quiet: true })).stdout;
+    const count = (name: string) => Number(new RegExp(`^${name}\\t(\\d+)$`, "m").exec(stats)?.[1] ?? Number.NaN);
+    return { hits: count("direct_cache_hit") + count("preprocessed_cache_hit"), misses: count("cache_miss") };
+  }
+
+  it("a build without LANG hits the entry a build with LANG made", async () => {
+    const cacheDir = join(dir, "locale-cache");
+    await mkdir(cacheDir, { recursive: true });
+    const env = ccacheEnv(workbenchLayout({ KDEVFLOW_WORKBENCH: dir }), cacheDir, true, "1G");
+    expect(env.CCACHE_SLOPPINESS).toBe("locale");
+    expect(await secondCompile(env)).toEqual({ hits: 1, misses: 0 });
+  });
+
+  it("without the sloppiness the same two compiles miss (so the test above can fail)", async () => {
+    const cacheDir = join(dir, "locale-cache-strict");
+    await mkdir(cacheDir, { recursive: true });
+    const { CCACHE_SLOPPINESS: _dropped, ...strict } = ccacheEnv(workbenchLayout({ KDEVFLOW_WORKBENCH: dir }), cacheDir, true, "1G");
+    expect(await secondCompile(strict)).toEqual({ hits: 0, misses: 1 });
   });
 });

@@ -17,6 +17,16 @@ export interface CcacheConf {
 export const DEFAULT_CCACHE_MAX_SIZE = "10G";
 
 /**
+ * ccache puts LANG, LC_ALL, LC_CTYPE and LC_MESSAGES in every hash, because they may
+ * change the language of the compiler's warnings (ccache's manual, "sloppiness",
+ * `locale`). A Windmill job starts with none of them (f/common/job_env.ts) and a
+ * developer's shell usually has LANG, so without this sloppiness a build by hand with
+ * the shared ccache.conf and a flow build never hit each other's entries. A cached
+ * warning may then be replayed in the other language; the objects are the same.
+ */
+export const CCACHE_SLOPPINESS = "locale";
+
+/**
  * The cache folder: SYSTEM_DIR/ccache, unless KDEVFLOW_CCACHE_DIR names another absolute
  * folder (tests point it at a persistent cache outside their temporary Workbench, so a
  * fresh Workbench does not mean a cold compile).
@@ -49,6 +59,7 @@ export function renderCcacheConf(conf: CcacheConf): string {
     `max_size = ${checkCcacheSize(conf.maxSize)}`,
     `base_dir = ${conf.baseDir}`,
     "compiler_check = content",
+    `sloppiness = ${CCACHE_SLOPPINESS}`,
     "",
   ].join("\n");
 }

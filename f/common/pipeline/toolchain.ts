@@ -8,7 +8,7 @@
 
 import { availableParallelism } from "node:os";
 import { z } from "zod";
-import { ccacheDirFor, writeCcacheConf } from "../devshell/ccache.ts";
+import { CCACHE_SLOPPINESS, ccacheDirFor, writeCcacheConf } from "../devshell/ccache.ts";
 import { chooseDevshell, devshellDrvPath, listDevshells, type DevshellSpec } from "../devshell/nix_develop.ts";
 import { workbenchLayout, type WorkbenchLayout } from "../layout.ts";
 import { nixOptionsFromEnv, resolveFlake } from "../nix.ts";
@@ -36,7 +36,7 @@ export interface ToolchainInputs {
 /** The ccache environment of a build. Pure. */
 export function ccacheEnv(layout: WorkbenchLayout, cacheDir: string, ccache: boolean, maxSize: string): Record<string, string> {
   if (!ccache) return { CCACHE_DISABLE: "1" };
-  return { CCACHE_DIR: cacheDir, CCACHE_BASEDIR: layout.workersDir, CCACHE_MAXSIZE: maxSize, CCACHE_COMPILERCHECK: "content" };
+  return { CCACHE_DIR: cacheDir, CCACHE_BASEDIR: layout.workersDir, CCACHE_MAXSIZE: maxSize, CCACHE_COMPILERCHECK: "content", CCACHE_SLOPPINESS };
 }
 
 /** Resolve the library, pick its build shell (preferred, else `build`) and read the shell's derivation. Reads only. */
