@@ -5,7 +5,7 @@
 // (lifetime.ts). One RunFolders per CLI invocation, passed to the runner: no state lives
 // in the module.
 
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { markKept, runDirPrefix } from "./lifetime.ts";
 
@@ -29,9 +29,31 @@ export class RunFolders {
     this.live.delete(dir);
   }
 
-  /** The CLI was interrupted: remove the folders of runs still going, synchronously. */
+  /**
+   * The CLI was interrupted: remove the folders of runs still going, synchronously.
+   * A run that just ended may be removing its folder at the same moment (`release`,
+   * on Bun's thread pool): Bun's recursive rm and rmSync racing over one tree can both
+   * return without error and leave part of it (88 trees of 1000 with one rmSync, none
+   * with ten: tests/fixtures/rm-race.ts), so the removal is repeated until the folder
+   * is gone.
+   */
   removeAll(): void {
-    for (const dir of this.live) rmSync(dir, { recursive: true, force: true });
+    for (const dir of this.live) removeTreeSync(dir);
     this.live.clear();
   }
+}
+
+/** How many times removeAll tries one folder before it gives up (the next run removes what is left). */
+export const REMOVE_ATTEMPTS = 10;
+
+/** rmSync until the folder is gone: true when it is. */
+export function removeTreeSync(dir: string, attempts: number = REMOVE_ATTEMPTS): boolean {
+  for (let i = 0; i < attempts && existsSync(dir); i++) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* a racing removal took an entry first: look again */
+    }
+  }
+  return !existsSync(dir);
 }
