@@ -4,6 +4,7 @@
 //
 // - kill -9, SIGHUP (a closed terminal) and SIGTERM of the run's process group while
 //   make compiles: no process of the killed run is alive a second later, and the rerun
+//   removes what kbuild does not guard (build/tools: objtool's half-written outputs),
 //   passes and its kernel boots;
 // - a published manifest or an identity entry of the Store index cut in half: the next
 //   run says so in one sentence, repairs it from the store path's own manifest and
@@ -125,6 +126,9 @@ describe("faults in a real kernel build", () => {
     if (sig === "SIGKILL") expect(rerun.stderr).toContain(`lock: taking over the stale lock on worker slot 0 (${join(workbench, "workers", "0")}): pid ${build.pid} is gone and nothing it started is still running`);
     else expect(rerun.stderr).not.toContain("stale lock");
     expect(rerun.stderr).not.toMatch(/fixdep: error|Error 1[24][0-9]/);
+    // The killed compile left its stamp: the rerun rebuilt what kbuild does not guard
+    // (objtool under build/tools), which a kill there leaves half-written.
+    expect(rerun.stderr).toMatch(new RegExp(`compile: the last compile in this build dir did not finish \\(killed or failed\\); removing ${join(workbench, "workers", "0")}/[^ ]+/build/tools,`));
     console.log(`FIGURE ${sig}: the rerun passed in ${(rerun.ms / 1000).toFixed(1)} s and booted`);
   });
 

@@ -2,7 +2,8 @@
 // build dir, inside the build shell, through ccache, with the release name identify
 // planned and, when reproducible, the build timestamp from the commit date and a fixed
 // user and host. Progress counts kbuild's CC lines against the last build's count (or
-// an estimate). Skipped when identify reuses a published build.
+// an estimate). After a compile that did not finish, the outputs kbuild does not guard
+// (tools/) are rebuilt (unfinished.ts). Skipped when identify reuses a published build.
 
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,6 +17,7 @@ import { Inputs } from "./inputs.ts";
 import { headOf, kernelMake, runMake } from "./kbuild.ts";
 import { estimateCompileUnits, isCompileLine } from "./make.ts";
 import { configPath } from "./project.ts";
+import { COMPILE_GUARD, guardUnfinished } from "./unfinished.ts";
 
 const COUNT_FILE = ".kdevflow-compile-units";
 
@@ -38,12 +40,14 @@ export async function main(checked: object, worktree: object, identify: object) 
   let units = 0;
   await setProgress(1, `compile (expecting about ${total} CC lines)`);
   const started = Date.now();
-  await runMake(k, ["all"], {
-    jobs: true,
-    onLine: (line) => {
-      if (isCompileLine(line)) report(++units);
-    },
-  });
+  await guardUnfinished(wt.build_dir, COMPILE_GUARD, () =>
+    runMake(k, ["all"], {
+      jobs: true,
+      onLine: (line) => {
+        if (isCompileLine(line)) report(++units);
+      },
+    }),
+  );
   const seconds = (Date.now() - started) / 1000;
   if (units > 0) await writeFile(join(wt.build_dir, COUNT_FILE), `${units}\n`);
   const built = (await readFile(join(wt.build_dir, "include", "config", "kernel.release"), "utf8")).trim();

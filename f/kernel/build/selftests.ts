@@ -18,6 +18,7 @@ import { releaseOf } from "./compile.ts";
 import { Inputs } from "./inputs.ts";
 import { headOf, kernelMake, runMake } from "./kbuild.ts";
 import { enteredTarget, KSELFTEST_DIR, KSELFTEST_LIST, KSELFTEST_RUNNER, kselftestMakeTargets, missingTargets, parseKselftestList } from "./kselftest.ts";
+import { guardUnfinished, SELFTESTS_GUARD } from "./unfinished.ts";
 
 export async function main(checked: object, worktree: object, identify: object, manifest: object) {
   const { inputs, toolchain, wt } = readStepContext(Inputs, checked, worktree);
@@ -33,12 +34,14 @@ export async function main(checked: object, worktree: object, identify: object, 
   const report = progressCounter(targets.length * 2, "kselftest build and install", 1, 99);
   let entered = 0;
   await setProgress(1, `kselftest-install ${targets.join(" ")}`);
-  await runMake(k, kselftestMakeTargets(targets, installDir), {
-    jobs: true,
-    onLine: (line) => {
-      if (enteredTarget(line, targets)) report(++entered);
-    },
-  });
+  await guardUnfinished(wt.build_dir, SELFTESTS_GUARD, () =>
+    runMake(k, kselftestMakeTargets(targets, installDir), {
+      jobs: true,
+      onLine: (line) => {
+        if (enteredTarget(line, targets)) report(++entered);
+      },
+    }),
+  );
   for (const file of [KSELFTEST_RUNNER, KSELFTEST_LIST]) {
     if (!existsSync(join(installDir, file))) throw new Error(`kselftest-install left no ${file} in ${installDir}`);
   }
